@@ -1,0 +1,369 @@
+/* conv2d.c - 2-D convolution forward and backward via im2col + sl_gemm, and the
+ * direct-loop reference (see nn.h for the contract).
+ *
+ * Layout of the column matrix for a chunk of B images (`cols` = B * OH * OW):
+ *   col[(c * KH + kh) * KW + kw][i * OH * OW + oh * OW + ow] = x[n0 + i][c][oh*s - p + kh][ow*s - p + kw]
+ * (0 outside the image). Then, with CKK = C * KH * KW:
+ *   forward        Y[O x cols]      = W[O x CKK] @ col[CKK x cols]
+ *   grad_weight   dW[O x CKK]     += dY[O x cols] @ col^T
+ *   grad_input   dcol[CKK x cols]   = W^T @ dY, then col2im (sum back into x's shape)
+ * For one image, Y and dY are exactly y[n] and grad_y[n]. For B > 1 they are
+ * [O x B x OHW] staging copies of [B x O x OHW]: the copy costs O(O * cols) while
+ * the GEMM costs O(O * cols * CKK), and the wider GEMM runs much closer to peak
+ * when OH * OW is small (late ResNet stages, CIFAR-sized inputs).
+ * A 1x1, stride-1, unpadded conv on one image uses x itself as the column matrix.
+ *
+ * Threading: OpenBLAS threads each GEMM; im2col / col2im / staging copies use
+ * OpenMP over (image, channel) pairs, which write disjoint outputs, so results
+ * do not depend on the thread count.
+ */
+#include "nn/nn.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "tensor/gemm.h"
+
+/* Images share one GEMM until it is at least this many columns wide. */
+#define CONV_TARGET_COLS 2048
+
+int sl_conv2d_geom_init(sl_conv2d_geom *g, int N, int C, int H, int W, int O, int KH, int KW,
+                        int stride, int pad)
+{
+    if (N < 1 || C < 1 || H < 1 || W < 1 || O < 1 || KH < 1 || KW < 1)
+        return sl_error("conv2d: sizes must be positive: input [%dx%dx%dx%d], weight [%dx%dx%dx%d]",
+                        N, C, H, W, O, C, KH, KW);
+    if (stride < 1 || pad < 0)
+        return sl_error("conv2d: stride %d must be >= 1 and padding %d >= 0", stride, pad);
+    if (H + 2 * pad < KH || W + 2 * pad < KW)
+        return sl_error("conv2d: kernel %dx%d larger than padded input %dx%d (input [%dx%dx%dx%d], padding %d)",
+                        KH, KW, H + 2 * pad, W + 2 * pad, N, C, H, W, pad);
+    int OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+    int64_t ckk = (int64_t)C * KH * KW, ohw = (int64_t)OH * OW;
+    if (ckk > INT_MAX || (int64_t)N * ohw > INT_MAX || (int64_t)O * ohw > INT_MAX ||
+        (int64_t)C * H * W > INT_MAX)
+        return sl_error("conv2d: sizes too large: input [%dx%dx%dx%d], weight [%dx%dx%dx%d]",
+                        N, C, H, W, O, C, KH, KW);
+    *g = (sl_conv2d_geom){N, C, H, W, O, KH, KW, stride, pad, OH, OW};
+    return SL_OK;
+}
+
+/* Re-validate a geometry passed in (it may have been edited by hand). */
+static int conv2d_check(const sl_conv2d_geom *g, const char *op)
+{
+    sl_conv2d_geom ok;
+    if (!g) return sl_error("%s: NULL geometry", op);
+    if (sl_conv2d_geom_init(&ok, g->N, g->C, g->H, g->W, g->O, g->KH, g->KW, g->stride, g->pad) != SL_OK)
+        return sl_error_prefix("%s", op);
+    if (ok.OH != g->OH || ok.OW != g->OW)
+        return sl_error("%s: output %dx%d does not match input [%dx%dx%dx%d], kernel %dx%d, stride %d, "
+                        "padding %d (expected %dx%d)", op, g->OH, g->OW, g->N, g->C, g->H, g->W, g->KH,
+                        g->KW, g->stride, g->pad, ok.OH, ok.OW);
+    return SL_OK;
+}
+
+static bool conv2d_pointwise(const sl_conv2d_geom *g)
+{
+    return g->KH == 1 && g->KW == 1 && g->stride == 1 && g->pad == 0;
+}
+
+/* Images per GEMM: a function of the geometry only, so the workspace size and
+ * the summation order never change between calls or thread counts. */
+static int conv2d_images_per_chunk(const sl_conv2d_geom *g)
+{
+    int ohw = g->OH * g->OW;
+    int b = (CONV_TARGET_COLS + ohw - 1) / ohw;
+    return b < 1 ? 1 : b > g->N ? g->N : b;
+}
+
+size_t sl_conv2d_workspace_size(const sl_conv2d_geom *g)
+{
+    size_t b = (size_t)conv2d_images_per_chunk(g);
+    size_t cols = b * (size_t)g->OH * g->OW;
+    size_t ckk = (size_t)g->C * g->KH * g->KW;
+    size_t col = (conv2d_pointwise(g) && b == 1) ? 0 : ckk * cols;
+    size_t stage = b > 1 ? (size_t)g->O * cols : 0;
+    return col + stage;
+}
+
+/* {======================================================================
+ * im2col / col2im for B images starting at x (x is [B x C x H x W]),
+ * column matrix row stride `ld` = B * OH * OW.
+ * ======================================================================= */
+
+/* Output columns ow whose input column ow*s - p + k lies in [0, W): [lo, hi). */
+static void valid_range(int k, int s, int p, int W, int OW, int *lo, int *hi)
+{
+    int l = p - k > 0 ? (p - k + s - 1) / s : 0;
+    int h = (W - 1 + p - k) >= 0 ? (W - 1 + p - k) / s + 1 : 0;
+    if (h > OW) h = OW;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+static void im2col(const sl_conv2d_geom *g, const float *x, int B, float *col)
+{
+    const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
+    const int OH = g->OH, OW = g->OW;
+    const int64_t ohw = (int64_t)OH * OW, ld = (int64_t)B * ohw;
+#pragma omp parallel for schedule(static) if ((int64_t)B * C * KH * KW * ohw > 32768)
+    for (int ic = 0; ic < B * C; ic++) {
+        const int i = ic / C, c = ic % C;
+        const float *xp = x + ((int64_t)i * C + c) * H * W;
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) {
+                float *dst = col + ((int64_t)(c * KH + kh) * KW + kw) * ld + i * ohw;
+                int lo, hi;
+                valid_range(kw, s, p, W, OW, &lo, &hi);
+                for (int oh = 0; oh < OH; oh++, dst += OW) {
+                    int ih = oh * s - p + kh;
+                    if (ih < 0 || ih >= H || lo >= hi) {
+                        memset(dst, 0, sizeof(float) * OW);
+                        continue;
+                    }
+                    const float *src = xp + (int64_t)ih * W - p + kw;
+                    for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+                    if (s == 1)
+                        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+                    else
+                        for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * s];
+                    for (int ow = hi; ow < OW; ow++) dst[ow] = 0.0f;
+                }
+            }
+    }
+}
+
+/* dx (B images) = sum of the column entries that im2col copied from each pixel. */
+static void col2im(const sl_conv2d_geom *g, const float *col, int B, float *dx)
+{
+    const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
+    const int OH = g->OH, OW = g->OW;
+    const int64_t ohw = (int64_t)OH * OW, ld = (int64_t)B * ohw;
+#pragma omp parallel for schedule(static) if ((int64_t)B * C * KH * KW * ohw > 32768)
+    for (int ic = 0; ic < B * C; ic++) {
+        const int i = ic / C, c = ic % C;
+        float *xp = dx + ((int64_t)i * C + c) * H * W;
+        memset(xp, 0, sizeof(float) * H * W);
+        for (int kh = 0; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) {
+                const float *src = col + ((int64_t)(c * KH + kh) * KW + kw) * ld + i * ohw;
+                int lo, hi;
+                valid_range(kw, s, p, W, OW, &lo, &hi);
+                for (int oh = 0; oh < OH; oh++, src += OW) {
+                    int ih = oh * s - p + kh;
+                    if (ih < 0 || ih >= H) continue;
+                    float *dst = xp + (int64_t)ih * W - p + kw;
+                    if (s == 1)
+                        for (int ow = lo; ow < hi; ow++) dst[ow] += src[ow];
+                    else
+                        for (int ow = lo; ow < hi; ow++) dst[ow * s] += src[ow];
+                }
+            }
+    }
+}
+
+/* stage[o][i*ohw + q] <-> y[i][o][q] for B images. */
+static void stage_from_nchw(const float *y, float *stage, int B, int O, int64_t ohw)
+{
+#pragma omp parallel for schedule(static) if ((int64_t)B * O * ohw > 32768)
+    for (int io = 0; io < B * O; io++) {
+        int i = io / O, o = io % O;
+        memcpy(stage + (int64_t)o * B * ohw + i * ohw, y + (int64_t)io * ohw, sizeof(float) * ohw);
+    }
+}
+
+static void stage_to_nchw(const float *stage, float *y, int B, int O, int64_t ohw, const float *bias)
+{
+#pragma omp parallel for schedule(static) if ((int64_t)B * O * ohw > 32768)
+    for (int io = 0; io < B * O; io++) {
+        int i = io / O, o = io % O;
+        const float *src = stage + (int64_t)o * B * ohw + i * ohw;
+        float *dst = y + (int64_t)io * ohw;
+        if (bias) {
+            float b = bias[o];
+            for (int64_t q = 0; q < ohw; q++) dst[q] = src[q] + b;
+        } else {
+            memcpy(dst, src, sizeof(float) * ohw);
+        }
+    }
+}
+
+/* }====================================================================== */
+
+int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
+                      const float *bias, float *workspace)
+{
+    if (conv2d_check(g, "conv2d_forward") != SL_OK) return SL_ERR;
+    if (!x || !y || !weight)
+        return sl_error("conv2d_forward: NULL input, output or weight (input [%dx%dx%dx%d])", g->N, g->C,
+                        g->H, g->W);
+    if (!workspace && sl_conv2d_workspace_size(g) > 0)
+        return sl_error("conv2d_forward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
+
+    const int O = g->O, ckk = g->C * g->KH * g->KW, nb = conv2d_images_per_chunk(g);
+    const int64_t ohw = (int64_t)g->OH * g->OW, chw = (int64_t)g->C * g->H * g->W;
+    const bool pointwise = conv2d_pointwise(g);
+    for (int n0 = 0; n0 < g->N; n0 += nb) {
+        const int B = g->N - n0 < nb ? g->N - n0 : nb;
+        const int cols = (int)(B * ohw);
+        const float *xn = x + n0 * chw;
+        float *yn = y + n0 * O * ohw;
+        const float *col = xn;
+        if (!(pointwise && B == 1)) {
+            im2col(g, xn, B, workspace);
+            col = workspace;
+        }
+        if (nb == 1) {
+            sl_gemm(false, false, O, cols, ckk, 1.0f, weight, ckk, col, cols, 0.0f, yn, cols);
+            if (bias) {
+#pragma omp parallel for schedule(static) if (O * ohw > 32768)
+                for (int o = 0; o < O; o++)
+                    for (int64_t q = 0; q < ohw; q++) yn[o * ohw + q] += bias[o];
+            }
+        } else {
+            float *stage = workspace + (size_t)ckk * nb * ohw;
+            sl_gemm(false, false, O, cols, ckk, 1.0f, weight, ckk, col, cols, 0.0f, stage, cols);
+            stage_to_nchw(stage, yn, B, O, ohw, bias);
+        }
+    }
+    return SL_OK;
+}
+
+int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *grad_y, const float *weight,
+                       float *grad_x, float *grad_weight, float *grad_bias, float *workspace)
+{
+    if (conv2d_check(g, "conv2d_backward") != SL_OK) return SL_ERR;
+    if (!grad_y || !weight || (grad_weight && !x))
+        return sl_error("conv2d_backward: NULL input, grad_output or weight (input [%dx%dx%dx%d])", g->N,
+                        g->C, g->H, g->W);
+    if (!workspace && sl_conv2d_workspace_size(g) > 0 && (grad_x || grad_weight))
+        return sl_error("conv2d_backward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
+
+    const int O = g->O, ckk = g->C * g->KH * g->KW, nb = conv2d_images_per_chunk(g);
+    const int64_t ohw = (int64_t)g->OH * g->OW, chw = (int64_t)g->C * g->H * g->W;
+    const bool pointwise = conv2d_pointwise(g);
+
+    if (grad_bias) {
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < O; o++) {
+            double acc = 0.0;
+            for (int n = 0; n < g->N; n++) {
+                const float *d = grad_y + ((int64_t)n * O + o) * ohw;
+                float part = 0.0f;
+                for (int64_t q = 0; q < ohw; q++) part += d[q];
+                acc += part;
+            }
+            grad_bias[o] += (float)acc;
+        }
+    }
+    if (!grad_x && !grad_weight) return SL_OK;
+
+    for (int n0 = 0; n0 < g->N; n0 += nb) {
+        const int B = g->N - n0 < nb ? g->N - n0 : nb;
+        const int cols = (int)(B * ohw);
+        const bool direct = pointwise && B == 1; /* x itself is the column matrix */
+        const float *dy = grad_y + n0 * O * ohw;
+        if (nb > 1) {
+            float *stage = workspace + (size_t)ckk * nb * ohw;
+            stage_from_nchw(dy, stage, B, O, ohw);
+            dy = stage;
+        }
+        if (grad_weight) {
+            const float *col = x + n0 * chw;
+            if (!direct) {
+                im2col(g, x + n0 * chw, B, workspace);
+                col = workspace;
+            }
+            sl_gemm(false, true, O, ckk, cols, 1.0f, dy, cols, col, cols, 1.0f, grad_weight, ckk);
+        }
+        if (grad_x) {
+            if (direct) {
+                sl_gemm(true, false, ckk, cols, O, 1.0f, weight, ckk, dy, cols, 0.0f, grad_x + n0 * chw, cols);
+            } else {
+                sl_gemm(true, false, ckk, cols, O, 1.0f, weight, ckk, dy, cols, 0.0f, workspace, cols);
+                col2im(g, workspace, B, grad_x + n0 * chw);
+            }
+        }
+    }
+    return SL_OK;
+}
+
+/* {======================================================================
+ * Reference: direct loops, double accumulation.
+ * ======================================================================= */
+
+int sl_conv2d_forward_naive(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
+                            const float *bias)
+{
+    if (conv2d_check(g, "conv2d_forward_naive") != SL_OK) return SL_ERR;
+    const int N = g->N, C = g->C, H = g->H, W = g->W, O = g->O, KH = g->KH, KW = g->KW;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int oh = 0; oh < g->OH; oh++)
+                for (int ow = 0; ow < g->OW; ow++) {
+                    double acc = bias ? bias[o] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int kh = 0; kh < KH; kh++)
+                            for (int kw = 0; kw < KW; kw++) {
+                                int ih = oh * g->stride - g->pad + kh, iw = ow * g->stride - g->pad + kw;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                acc += (double)x[(((int64_t)n * C + c) * H + ih) * W + iw] *
+                                       weight[(((int64_t)o * C + c) * KH + kh) * KW + kw];
+                            }
+                    y[(((int64_t)n * O + o) * g->OH + oh) * g->OW + ow] = (float)acc;
+                }
+    return SL_OK;
+}
+
+int sl_conv2d_backward_naive(const sl_conv2d_geom *g, const float *x, const float *grad_y,
+                             const float *weight, float *grad_x, float *grad_weight, float *grad_bias)
+{
+    if (conv2d_check(g, "conv2d_backward_naive") != SL_OK) return SL_ERR;
+    const int N = g->N, C = g->C, H = g->H, W = g->W, O = g->O, KH = g->KH, KW = g->KW;
+    const int OH = g->OH, OW = g->OW;
+#define DY(n, o, oh, ow) grad_y[(((int64_t)(n) * O + (o)) * OH + (oh)) * OW + (ow)]
+    if (grad_bias)
+        for (int o = 0; o < O; o++) {
+            double acc = 0.0;
+            for (int n = 0; n < N; n++)
+                for (int q = 0; q < OH * OW; q++) acc += DY(n, o, 0, q);
+            grad_bias[o] += (float)acc;
+        }
+    if (grad_weight)
+        for (int o = 0; o < O; o++)
+            for (int c = 0; c < C; c++)
+                for (int kh = 0; kh < KH; kh++)
+                    for (int kw = 0; kw < KW; kw++) {
+                        double acc = 0.0;
+                        for (int n = 0; n < N; n++)
+                            for (int oh = 0; oh < OH; oh++)
+                                for (int ow = 0; ow < OW; ow++) {
+                                    int ih = oh * g->stride - g->pad + kh, iw = ow * g->stride - g->pad + kw;
+                                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                    acc += (double)DY(n, o, oh, ow) * x[(((int64_t)n * C + c) * H + ih) * W + iw];
+                                }
+                        grad_weight[(((int64_t)o * C + c) * KH + kh) * KW + kw] += (float)acc;
+                    }
+    if (grad_x)
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++)
+                for (int ih = 0; ih < H; ih++)
+                    for (int iw = 0; iw < W; iw++) {
+                        double acc = 0.0;
+                        for (int o = 0; o < O; o++)
+                            for (int kh = 0; kh < KH; kh++)
+                                for (int kw = 0; kw < KW; kw++) {
+                                    int th = ih + g->pad - kh, tw = iw + g->pad - kw;
+                                    if (th < 0 || tw < 0 || th % g->stride || tw % g->stride) continue;
+                                    int oh = th / g->stride, ow = tw / g->stride;
+                                    if (oh >= OH || ow >= OW) continue;
+                                    acc += (double)DY(n, o, oh, ow) * weight[(((int64_t)o * C + c) * KH + kh) * KW + kw];
+                                }
+                        grad_x[(((int64_t)n * C + c) * H + ih) * W + iw] = (float)acc;
+                    }
+#undef DY
+    return SL_OK;
+}
+
+/* }====================================================================== */

@@ -1,0 +1,201 @@
+/* test_nn_conv2d.c - conv2d: im2col+GEMM path vs direct loops, finite-difference
+ * gradients, hand-computed cases, shape errors, thread-count independence. */
+#include <omp.h>
+
+#include "nn/nn.h"
+#include "nn_testutil.h"
+#include "tensor/gemm.h"
+
+typedef struct {
+    int N, C, H, W, O, KH, KW, stride, pad;
+} shape;
+
+static const shape shapes[] = {
+    {2, 3, 7, 7, 4, 3, 3, 1, 1},    /* 3x3 same padding, batched GEMM */
+    {3, 2, 9, 6, 5, 3, 3, 2, 1},    /* stride 2, non-square input */
+    {2, 3, 8, 10, 2, 2, 3, 2, 0},   /* non-square kernel, no padding */
+    {1, 4, 5, 5, 3, 3, 3, 1, 1},    /* batch 1 */
+    {4, 6, 5, 4, 7, 1, 1, 1, 0},    /* 1x1 pointwise, batched (copies x) */
+    {2, 5, 48, 46, 3, 1, 1, 1, 0},  /* 1x1 pointwise, one image per GEMM: x is the column matrix */
+    {3, 4, 9, 9, 6, 1, 1, 2, 0},    /* 1x1 stride 2 (ResNet downsample) */
+    {2, 2, 47, 50, 3, 3, 3, 1, 1},  /* one image per GEMM (OH*OW >= 2048) */
+    {50, 3, 7, 7, 4, 3, 3, 1, 1},   /* several chunks with a short last one (42 + 8 images) */
+    {2, 3, 12, 11, 4, 7, 7, 2, 3},  /* ResNet stem geometry */
+    {2, 2, 3, 3, 3, 5, 5, 1, 2},    /* kernel wider than the input, padding makes it fit */
+    {2, 3, 6, 6, 2, 3, 3, 3, 2},    /* stride 3 with padding: rows fully in the padding */
+};
+
+static void run_shape(const shape *s, bool with_bias)
+{
+    sl_conv2d_geom g;
+    CHECK(sl_conv2d_geom_init(&g, s->N, s->C, s->H, s->W, s->O, s->KH, s->KW, s->stride, s->pad) == SL_OK);
+    const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * g.KH * g.KW;
+    const int64_t ny = (int64_t)g.N * g.O * g.OH * g.OW;
+    float *x = tu_normal(nx, 1, 1.0f), *w = tu_normal(nw, 2, 0.5f), *b = tu_normal(g.O, 3, 1.0f);
+    float *dy = tu_normal(ny, 4, 1.0f);
+    float *y = tu_zeros(ny), *y_ref = tu_zeros(ny);
+    size_t wsn = sl_conv2d_workspace_size(&g);
+    float *ws = wsn ? sl_malloc(wsn * sizeof(float)) : NULL;
+    CHECK(sl_conv2d_forward(&g, x, y, w, with_bias ? b : NULL, ws) == SL_OK);
+    CHECK(sl_conv2d_forward_naive(&g, x, y_ref, w, with_bias ? b : NULL) == SL_OK);
+    char what[128];
+    snprintf(what, sizeof what, "forward [%dx%dx%dx%d] k%dx%d s%d p%d", s->N, s->C, s->H, s->W, s->KH, s->KW,
+             s->stride, s->pad);
+    CHECK_CLOSE(what, y, y_ref, ny, 1e-4, 1e-4);
+
+    /* backward: grads start non-zero to check accumulation */
+    float *dx = tu_normal(nx, 5, 1.0f), *dx_ref = tu_zeros(nx);
+    float *dw = tu_normal(nw, 6, 1.0f), *dw_ref = tu_copy(dw, nw);
+    float *db = tu_normal(g.O, 7, 1.0f), *db_ref = tu_copy(db, g.O);
+    CHECK(sl_conv2d_backward(&g, x, dy, w, dx, dw, with_bias ? db : NULL, ws) == SL_OK);
+    CHECK(sl_conv2d_backward_naive(&g, x, dy, w, dx_ref, dw_ref, with_bias ? db_ref : NULL) == SL_OK);
+    snprintf(what, sizeof what, "grad_x [%dx%dx%dx%d] k%dx%d s%d p%d", s->N, s->C, s->H, s->W, s->KH, s->KW,
+             s->stride, s->pad);
+    CHECK_CLOSE(what, dx, dx_ref, nx, 1e-4, 1e-4);
+    CHECK_CLOSE("grad_weight", dw, dw_ref, nw, 1e-3, 1e-4);
+    CHECK_CLOSE("grad_bias", db, db_ref, g.O, 1e-3, 1e-4);
+
+    /* optional gradients: only weight, only input */
+    float *dw2 = tu_zeros(nw), *dw2_ref = tu_zeros(nw), *dx2 = tu_zeros(nx);
+    CHECK(sl_conv2d_backward(&g, x, dy, w, NULL, dw2, NULL, ws) == SL_OK);
+    CHECK(sl_conv2d_backward_naive(&g, x, dy, w, NULL, dw2_ref, NULL) == SL_OK);
+    CHECK_CLOSE("grad_weight only", dw2, dw2_ref, nw, 1e-3, 1e-4);
+    CHECK(sl_conv2d_backward(&g, NULL, dy, w, dx2, NULL, NULL, ws) == SL_OK);
+    CHECK_CLOSE("grad_x only", dx2, dx_ref, nx, 1e-4, 1e-4);
+
+    sl_free(x); sl_free(w); sl_free(b); sl_free(dy); sl_free(y); sl_free(y_ref);
+    sl_free(dx); sl_free(dx_ref); sl_free(dw); sl_free(dw_ref); sl_free(db); sl_free(db_ref);
+    sl_free(dw2); sl_free(dw2_ref); sl_free(dx2); sl_free(ws);
+}
+
+static void test_fast_matches_naive(void)
+{
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        run_shape(&shapes[i], true);
+        run_shape(&shapes[i], false);
+    }
+}
+
+/* ---- finite differences ------------------------------------------------ */
+
+typedef struct {
+    sl_conv2d_geom g;
+    float *x, *w, *b, *y, *r, *ws;
+} fd_ctx;
+
+static double conv_loss(void *p)
+{
+    fd_ctx *c = p;
+    sl_conv2d_forward(&c->g, c->x, c->y, c->w, c->b, c->ws);
+    return tu_dot(c->y, c->r, (int64_t)c->g.N * c->g.O * c->g.OH * c->g.OW);
+}
+
+static void test_gradcheck(void)
+{
+    const shape cases[] = {{2, 3, 6, 5, 4, 3, 3, 2, 1}, {3, 2, 4, 4, 3, 1, 1, 1, 0}, {1, 2, 5, 7, 2, 3, 2, 1, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const shape *s = &cases[k];
+        fd_ctx c;
+        CHECK(sl_conv2d_geom_init(&c.g, s->N, s->C, s->H, s->W, s->O, s->KH, s->KW, s->stride, s->pad) == SL_OK);
+        const int64_t nx = (int64_t)s->N * s->C * s->H * s->W, nw = (int64_t)s->O * s->C * s->KH * s->KW;
+        const int64_t ny = (int64_t)s->N * s->O * c.g.OH * c.g.OW;
+        c.x = tu_normal(nx, 11, 1.0f);
+        c.w = tu_normal(nw, 12, 0.5f);
+        c.b = tu_normal(s->O, 13, 1.0f);
+        c.r = tu_normal(ny, 14, 1.0f);
+        c.y = tu_zeros(ny);
+        c.ws = sl_malloc((sl_conv2d_workspace_size(&c.g) + 1) * sizeof(float));
+        float *dx = tu_zeros(nx), *dw = tu_zeros(nw), *db = tu_zeros(s->O);
+        CHECK(sl_conv2d_backward(&c.g, c.x, c.r, c.w, dx, dw, db, c.ws) == SL_OK);
+        /* conv is linear in each argument: central differences are exact up to rounding */
+        CHECK_GRAD("conv2d d/dx", conv_loss, &c, c.x, dx, nx, 0.25f, 2e-3, 2e-3, 200);
+        CHECK_GRAD("conv2d d/dw", conv_loss, &c, c.w, dw, nw, 0.25f, 2e-3, 2e-3, 200);
+        CHECK_GRAD("conv2d d/db", conv_loss, &c, c.b, db, s->O, 0.25f, 2e-3, 2e-3, 200);
+        sl_free(c.x); sl_free(c.w); sl_free(c.b); sl_free(c.r); sl_free(c.y); sl_free(c.ws);
+        sl_free(dx); sl_free(dw); sl_free(db);
+    }
+}
+
+/* ---- exact small cases ---------------------------------------------------- */
+
+static void test_hand_computed(void)
+{
+    /* 1x1x3x3 input 1..9, 2x2 kernel of ones, stride 1, no padding: window sums */
+    sl_conv2d_geom g;
+    CHECK(sl_conv2d_geom_init(&g, 1, 1, 3, 3, 1, 2, 2, 1, 0) == SL_OK);
+    CHECK(g.OH == 2 && g.OW == 2);
+    float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w[4] = {1, 1, 1, 1}, b[1] = {0.5f}, y[4];
+    float ws[64];
+    CHECK(sl_conv2d_workspace_size(&g) <= 64);
+    CHECK(sl_conv2d_forward(&g, x, y, w, b, ws) == SL_OK);
+    CHECK(y[0] == 12.5f && y[1] == 16.5f && y[2] == 24.5f && y[3] == 28.5f);
+    /* backward with dy = 1: dx counts how many windows cover each pixel */
+    float dy[4] = {1, 1, 1, 1}, dx[9], dw[4] = {0}, db[1] = {10};
+    CHECK(sl_conv2d_backward(&g, x, dy, w, dx, dw, db, ws) == SL_OK);
+    const float cover[9] = {1, 2, 1, 2, 4, 2, 1, 2, 1};
+    for (int i = 0; i < 9; i++) CHECK(dx[i] == cover[i]);
+    CHECK(dw[0] == 12 && dw[1] == 16 && dw[2] == 24 && dw[3] == 28);
+    CHECK(db[0] == 14);
+
+    /* 3x3 kernel with padding 1, stride 2 on a 3x3 input: output 2x2, centre tap only on the corner */
+    CHECK(sl_conv2d_geom_init(&g, 1, 1, 3, 3, 1, 3, 3, 2, 1) == SL_OK);
+    CHECK(g.OH == 2 && g.OW == 2);
+    float wc[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+    CHECK(sl_conv2d_forward(&g, x, y, wc, NULL, ws) == SL_OK);
+    CHECK(y[0] == 1 && y[1] == 3 && y[2] == 7 && y[3] == 9);
+}
+
+static void test_errors(void)
+{
+    sl_conv2d_geom g;
+    CHECK_FAILS(sl_conv2d_geom_init(&g, 2, 3, 4, 4, 8, 5, 5, 1, 0), "conv2d: kernel 5x5 larger than padded input 4x4");
+    CHECK_FAILS(sl_conv2d_geom_init(&g, 2, 3, 4, 4, 8, 3, 3, 0, 0), "stride 0");
+    CHECK_FAILS(sl_conv2d_geom_init(&g, 0, 3, 4, 4, 8, 3, 3, 1, 0), "[0x3x4x4]");
+    CHECK_FAILS(sl_conv2d_geom_init(&g, 2, 3, 4, 4, 8, 3, 3, 1, -1), "padding -1");
+    CHECK(sl_conv2d_geom_init(&g, 2, 3, 8, 8, 4, 3, 3, 1, 1) == SL_OK);
+    float buf[4] = {0};
+    sl_conv2d_geom bad = g;
+    bad.OH = 7;
+    CHECK_FAILS(sl_conv2d_forward(&bad, buf, buf, buf, NULL, buf), "output 7x8 does not match input [2x3x8x8]");
+    bad = g;
+    bad.C = 0;
+    CHECK_FAILS(sl_conv2d_backward(&bad, buf, buf, buf, buf, NULL, NULL, buf), "conv2d_backward");
+    CHECK_FAILS(sl_conv2d_forward(&g, buf, buf, buf, NULL, NULL), "NULL workspace");
+    CHECK_FAILS(sl_conv2d_forward(&g, NULL, buf, buf, NULL, buf), "NULL input");
+    CHECK_FAILS(sl_conv2d_backward(&g, NULL, buf, buf, NULL, buf, NULL, buf), "conv2d_backward: NULL");
+}
+
+/* The same answer bit for bit with 1 and 2 threads. */
+static void test_thread_independent(void)
+{
+    sl_conv2d_geom g;
+    CHECK(sl_conv2d_geom_init(&g, 8, 16, 14, 14, 24, 3, 3, 1, 1) == SL_OK);
+    const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * 9, ny = (int64_t)g.N * g.O * g.OH * g.OW;
+    float *x = tu_normal(nx, 21, 1), *w = tu_normal(nw, 22, 1), *dy = tu_normal(ny, 23, 1);
+    float *ws = sl_malloc(sl_conv2d_workspace_size(&g) * sizeof(float));
+    float *y[2], *dx[2], *dw[2], *db[2];
+    const int saved = sl_get_num_threads();
+    for (int t = 0; t < 2; t++) {
+        sl_set_num_threads(t + 1);
+        y[t] = tu_zeros(ny); dx[t] = tu_zeros(nx); dw[t] = tu_zeros(nw); db[t] = tu_zeros(g.O);
+        CHECK(sl_conv2d_forward(&g, x, y[t], w, NULL, ws) == SL_OK);
+        CHECK(sl_conv2d_backward(&g, x, dy, w, dx[t], dw[t], db[t], ws) == SL_OK);
+    }
+    sl_set_num_threads(saved);
+    CHECK(memcmp(y[0], y[1], sizeof(float) * ny) == 0);
+    CHECK(memcmp(dx[0], dx[1], sizeof(float) * nx) == 0);
+    CHECK(memcmp(dw[0], dw[1], sizeof(float) * nw) == 0);
+    CHECK(memcmp(db[0], db[1], sizeof(float) * g.O) == 0);
+    for (int t = 0; t < 2; t++) { sl_free(y[t]); sl_free(dx[t]); sl_free(dw[t]); sl_free(db[t]); }
+    sl_free(x); sl_free(w); sl_free(dy); sl_free(ws);
+}
+
+int main(void)
+{
+    RUN(test_fast_matches_naive);
+    RUN(test_gradcheck);
+    RUN(test_hand_computed);
+    RUN(test_errors);
+    RUN(test_thread_independent);
+    return test_summary();
+}
