@@ -15,7 +15,7 @@
  *
  * Failures return SL_ERR (or SL_ENOENT when the file cannot be opened) with a
  * message naming the file and the problem, e.g.
- *   "png: foo.png: truncated file (needed 8192 bytes at offset 1033, 0 left)"
+ *   "png: foo.png: truncated file (3000 bytes; needed 8192 at offset 41)"
  * Decoders never terminate the process (libpng's longjmp and libjpeg's
  * error_exit are caught) and free everything on every failure path.
  * Images above sl_image_max_pixels() pixels (default 2^28) are refused before

@@ -48,8 +48,8 @@ static void on_png_read(png_structp png, png_bytep out, size_t len)
 {
     png_reader *r = png_get_io_ptr(png);
     if (len > r->n - r->pos) {
-        snprintf(r->err.msg, sizeof r->err.msg, "truncated file (needed %zu bytes at offset %zu, %zu left)", len, r->pos,
-                 r->n - r->pos);
+        snprintf(r->err.msg, sizeof r->err.msg, "truncated file (%zu bytes; needed %zu at offset %zu)", r->n, len,
+                 r->pos);
         png_error(png, "truncated file");
     }
     memcpy(out, r->buf + r->pos, len);
