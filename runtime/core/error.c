@@ -19,12 +19,12 @@ int sl_error(const char *fmt, ...)
 
 int sl_error_prefix(const char *fmt, ...)
 {
-    char prefix[256], old[SL_ERROR_CAP];
+    char prefix[256], old[SL_ERROR_CAP - 260];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, error_buffer, sizeof old);
+    snprintf(old, sizeof old, "%s", error_buffer);
     snprintf(error_buffer, sizeof error_buffer, "%s: %s", prefix, old);
     return SL_ERR;
 }

@@ -8,6 +8,9 @@
 
 #include <math.h>
 
+#include "core/alloc.h"
+#include "core/error.h"
+
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
@@ -136,4 +139,47 @@ void sl_rng_randperm(sl_rng *rng, int64_t *out, int64_t n)
         int64_t j = sl_rng_below(rng, i + 1);
         int64_t t = out[i]; out[i] = out[j]; out[j] = t;
     }
+}
+
+int sl_rng_multinomial(sl_rng *rng, const float *weights, int64_t rows, int64_t k, int64_t n, bool replacement,
+                       int64_t *out)
+{
+    if (k < 1) return sl_error("multinomial: no categories");
+    double *cum = sl_malloc((size_t)k * sizeof *cum);
+    if (!cum) return SL_ERR;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *w = weights + r * k;
+        double total = 0;
+        for (int64_t j = 0; j < k; j++) {
+            if (!(w[j] >= 0) || isinf(w[j])) {
+                sl_free(cum);
+                return sl_error("multinomial: weight %lld of row %lld is %g (must be finite and >= 0)",
+                                (long long)j + 1, (long long)r + 1, w[j]);
+            }
+            total += w[j];
+            cum[j] = total;
+        }
+        for (int64_t s = 0; s < n; s++) {
+            if (!(total > 0)) {
+                sl_free(cum);
+                return sl_error("multinomial: row %lld has no positive weight left", (long long)r + 1);
+            }
+            double u = sl_rng_uniform(rng) * total;
+            int64_t lo = 0, hi = k - 1; /* first j with cum[j] > u */
+            while (lo < hi) {
+                int64_t mid = (lo + hi) / 2;
+                if (cum[mid] > u) hi = mid;
+                else lo = mid + 1;
+            }
+            while (lo > 0 && cum[lo] == cum[lo - 1]) lo--; /* only when rounding put u at the very top */
+            out[r * n + s] = lo;
+            if (!replacement) { /* remove category lo: subtract its weight from cum[lo..] */
+                double wl = cum[lo] - (lo ? cum[lo - 1] : 0);
+                for (int64_t j = lo; j < k; j++) cum[j] -= wl;
+                total -= wl;
+            }
+        }
+    }
+    sl_free(cum);
+    return SL_OK;
 }

@@ -12,6 +12,7 @@
 #ifndef SL_RANDOM_H
 #define SL_RANDOM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct sl_rng {
@@ -39,5 +40,8 @@ void sl_rng_fill_uniform(sl_rng *rng, float *out, int64_t n, float lo, float hi)
 void sl_rng_fill_normal(sl_rng *rng, float *out, int64_t n, float mean, float std);
 void sl_rng_fill_bernoulli(sl_rng *rng, float *out, int64_t n, float p);
 void sl_rng_randperm(sl_rng *rng, int64_t *out, int64_t n); /* 0..n-1 shuffled */
+/* n draws per row from rows x k unnormalised non-negative weights; 0-based categories into out [rows x n]. */
+int sl_rng_multinomial(sl_rng *rng, const float *weights, int64_t rows, int64_t k, int64_t n, bool replacement,
+                       int64_t *out);
 
 #endif

@@ -1,0 +1,19 @@
+-- sslab: self-supervised representation learning lab.
+--
+--   local sslab = require 'sslab'
+--   local x = sslab.randn(8, 3)          -- tensors, 1-based dims and indices
+--   print(x:matmul(sslab.randn(3, 2)))
+--
+-- The C runtime (sslab.core) provides tensors, kernels and I/O; the Lua
+-- modules under lua/sslab/ compose them. This file assembles the public table.
+local core = require 'sslab.core'
+
+local sslab = {}
+for k, v in pairs(core) do sslab[k] = v end
+
+sslab.version = '0.1.0'
+
+--- sslab.where(cond, a, b): elementwise cond ? a : b (a, b tensors or numbers).
+sslab.where = core.Tensor.where
+
+return sslab
