@@ -19,13 +19,16 @@ int sl_error(const char *fmt, ...)
 
 int sl_error_prefix(const char *fmt, ...)
 {
-    char prefix[256], old[SL_ERROR_CAP - 260];
+    char old[SL_ERROR_CAP];
+    memcpy(old, error_buffer, sizeof old);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(error_buffer, sizeof error_buffer, fmt, ap);
     va_end(ap);
-    snprintf(old, sizeof old, "%s", error_buffer);
-    snprintf(error_buffer, sizeof error_buffer, "%s: %s", prefix, old);
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof error_buffer ? (size_t)n : sizeof error_buffer - 1;
+    error_buffer[used] = '\0';
+    strncat(error_buffer, ": ", sizeof error_buffer - used - 1);
+    strncat(error_buffer, old, sizeof error_buffer - strlen(error_buffer) - 1);
     return SL_ERR;
 }
 
