@@ -94,12 +94,14 @@ static int msghandler(lua_State *L) {
 int sl_cli_docall(lua_State *L, int narg, int nres) {
   int status;
   int base = lua_gettop(L) - narg; /* function index */
+  struct sigaction old;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   globalL = L;
+  sigaction(SIGINT, NULL, &old);
   setsignal(SIGINT, laction);
   status = lua_pcall(L, narg, nres, base);
-  setsignal(SIGINT, SIG_DFL);
+  sigaction(SIGINT, &old, NULL); /* the REPL's handler, or the default */
   if (lua_gethook(L) == lstop) lua_sethook(L, NULL, 0, 0); /* Ctrl-C came too late */
   lua_remove(L, base);
   return status;

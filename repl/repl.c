@@ -13,6 +13,7 @@
  * stdin is not a terminal (sslab -i < file) lines are read with getline and
  * prompts still go to stdout, as in lua without readline.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -108,13 +109,28 @@ static void history_close(void) {
 ** ===================================================================
 */
 
-static volatile sig_atomic_t prompt_interrupted;
+/* Ctrl-C at the prompt. The handler may run on any thread (OpenBLAS and
+ * OpenMP workers exist), so it wakes the main thread through a pipe
+ * ("self-pipe") rather than by interrupting its select(). */
+static int sigint_pipe[2] = {-1, -1};
 static char *rl_line;
 static int rl_line_done;
 
 static void on_prompt_sigint(int sig) {
+  int saved = errno;
   (void)sig;
-  prompt_interrupted = 1;
+  if (sigint_pipe[1] >= 0 && write(sigint_pipe[1], "", 1) < 0) {
+    /* pipe full: a wake-up is pending anyway */
+  }
+  errno = saved;
+}
+
+/* Empty the pipe; 1 if Ctrl-C was pressed since the last call. */
+static int take_sigint(void) {
+  char buf[64];
+  int got = 0;
+  while (sigint_pipe[0] >= 0 && read(sigint_pipe[0], buf, sizeof buf) > 0) got = 1;
+  return got;
 }
 
 static void on_line(char *line) {
@@ -123,15 +139,13 @@ static void on_line(char *line) {
   rl_callback_handler_remove();
 }
 
-/* readline on a terminal. Ctrl-C: clear the line, return NULL, *cancel = 1. */
+/* readline on a terminal. Ctrl-C (on_prompt_sigint, installed by sl_repl_run)
+ * clears the line: return NULL with *cancel = 1. */
 static char *read_terminal(const char *prompt, int *cancel) {
-  struct sigaction sa, old;
   int fd = fileno(rl_instream ? rl_instream : stdin);
-  sa.sa_handler = on_prompt_sigint;
-  sa.sa_flags = 0; /* no SA_RESTART: select() must see the signal */
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-  prompt_interrupted = 0;
+  FILE *o = rl_outstream ? rl_outstream : stdout;
+  int nfds = (fd > sigint_pipe[0] ? fd : sigint_pipe[0]) + 1;
+  take_sigint(); /* Ctrl-C between chunks is dropped */
   rl_line = NULL;
   rl_line_done = 0;
   rl_callback_handler_install(prompt, on_line);
@@ -140,27 +154,26 @@ static char *read_terminal(const char *prompt, int *cancel) {
     int r;
     FD_ZERO(&fds);
     FD_SET(fd, &fds);
-    r = select(fd + 1, &fds, NULL, NULL, NULL);
-    if (prompt_interrupted) {
-      prompt_interrupted = 0;
-      rl_free_line_state();
-      rl_callback_sigcleanup();
-      rl_point = rl_end;
-      rl_redisplay();
-      rl_callback_handler_remove();
-      fputs("^C\n", rl_outstream ? rl_outstream : stdout);
-      fflush(rl_outstream ? rl_outstream : stdout);
-      *cancel = 1;
-      break;
-    }
+    if (sigint_pipe[0] >= 0) FD_SET(sigint_pipe[0], &fds);
+    r = select(nfds, &fds, NULL, NULL, NULL);
     if (r < 0) {
       if (errno == EINTR) continue;
       rl_callback_handler_remove(); /* cannot read: treat as end of input */
       break;
     }
-    if (r > 0) rl_callback_read_char();
+    if (sigint_pipe[0] >= 0 && FD_ISSET(sigint_pipe[0], &fds) && take_sigint()) {
+      rl_free_line_state();
+      rl_callback_sigcleanup();
+      rl_point = rl_end;
+      rl_redisplay();
+      rl_callback_handler_remove();
+      fputs("^C\n", o);
+      fflush(o);
+      *cancel = 1;
+      break;
+    }
+    if (FD_ISSET(fd, &fds)) rl_callback_read_char();
   }
-  sigaction(SIGINT, &old, NULL);
   return rl_line;
 }
 
@@ -335,9 +348,15 @@ static void load_helpers(lua_State *L) {
 void sl_repl_run(lua_State *L) {
   int status;
   const char *oldprogname = sl_progname;
+  struct sigaction sa, oldsa;
   sl_progname = NULL; /* no "sslab:" prefix on errors in interactive mode */
   use_readline = isatty(STDIN_FILENO);
   if (use_readline) {
+    if (pipe2(sigint_pipe, O_NONBLOCK | O_CLOEXEC) != 0) sigint_pipe[0] = sigint_pipe[1] = -1;
+    sa.sa_handler = on_prompt_sigint; /* Ctrl-C between chunks: ignored */
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &oldsa);
     rl_readline_name = "sslab"; /* for $if sslab in ~/.inputrc */
     rl_catch_signals = 0;      /* SIGINT is ours (read_terminal) */
     sl_complete_install(L);
@@ -354,6 +373,14 @@ void sl_repl_run(lua_State *L) {
   lua_settop(L, 0);
   fputs("\n", stdout);
   fflush(stdout);
-  if (use_readline) history_close();
+  if (use_readline) {
+    history_close();
+    sigaction(SIGINT, &oldsa, NULL);
+    if (sigint_pipe[0] >= 0) {
+      close(sigint_pipe[0]);
+      close(sigint_pipe[1]);
+      sigint_pipe[0] = sigint_pipe[1] = -1;
+    }
+  }
   sl_progname = oldprogname;
 }
