@@ -18,7 +18,7 @@
 #include "tensor/random.h"
 #include "test.h"
 
-static float *tu_normal(int64_t n, uint64_t seed, float std)
+static inline float *tu_normal(int64_t n, uint64_t seed, float std)
 {
     float *p = sl_malloc_aligned(sizeof(float) * (size_t)(n > 0 ? n : 1));
     sl_rng rng;
@@ -27,21 +27,21 @@ static float *tu_normal(int64_t n, uint64_t seed, float std)
     return p;
 }
 
-static float *tu_zeros(int64_t n)
+static inline float *tu_zeros(int64_t n)
 {
     float *p = sl_malloc_aligned(sizeof(float) * (size_t)(n > 0 ? n : 1));
     for (int64_t i = 0; i < n; i++) p[i] = 0.0f;
     return p;
 }
 
-static float *tu_copy(const float *a, int64_t n)
+static inline float *tu_copy(const float *a, int64_t n)
 {
     float *p = sl_malloc_aligned(sizeof(float) * (size_t)(n > 0 ? n : 1));
     for (int64_t i = 0; i < n; i++) p[i] = a[i];
     return p;
 }
 
-static double tu_dot(const float *a, const float *b, int64_t n)
+static inline double tu_dot(const float *a, const float *b, int64_t n)
 {
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += (double)a[i] * b[i];
@@ -49,7 +49,7 @@ static double tu_dot(const float *a, const float *b, int64_t n)
 }
 
 /* Compare arrays; on failure print the worst element. Returns 1 if close. */
-static int tu_close(const char *what, const float *got, const float *want, int64_t n, double atol, double rtol)
+static inline int tu_close(const char *what, const float *got, const float *want, int64_t n, double atol, double rtol)
 {
     int64_t worst = -1;
     double worst_excess = 0.0, max_diff = 0.0;
@@ -74,7 +74,7 @@ static int tu_close(const char *what, const float *got, const float *want, int64
 typedef double (*tu_loss_fn)(void *ctx);
 
 /* Check d loss / d p[j] against grad[j] for up to max_checks indices spread over p. */
-static int tu_gradcheck(const char *what, tu_loss_fn loss, void *ctx, float *p, const float *grad, int64_t n,
+static inline int tu_gradcheck(const char *what, tu_loss_fn loss, void *ctx, float *p, const float *grad, int64_t n,
                         float h, double atol, double rtol, int64_t max_checks)
 {
     int64_t step = n <= max_checks ? 1 : (n + max_checks - 1) / max_checks;
