@@ -6,7 +6,8 @@
  *   t:ma<TAB>       methods: function fields of the value or of its
  *                   metatable's __index table (tensors, strings, objects)
  * Lookups are raw (lua_rawget, lua_next) and follow __index only when it is a
- * table, so completing never runs Lua code. Inside a string literal readline
+ * table (or, when __index is a function, the metatable's 'methods' table), so
+ * completing never runs Lua code. Inside a string literal readline
  * completes file names instead.
  */
 #include <stdlib.h>
@@ -44,16 +45,23 @@ static int is_identifier(const char *s, size_t len) {
   return 1;
 }
 
-/* Push the metatable's __index if it is a table; return 1, else push nothing, return 0. */
+/* Push the table where the value at idx finds its methods: its metatable's
+ * __index if that is a table, else the metatable's field 'methods' (how a
+ * binding whose __index is a function, like sslab.Tensor's, lists them).
+ * Returns 1, or 0 with nothing pushed. */
 static int push_index_table(lua_State *L, int idx) {
   if (!lua_getmetatable(L, idx)) return 0;
   lua_pushliteral(L, "__index");
-  if (lua_rawget(L, -2) == LUA_TTABLE) {
-    lua_remove(L, -2);
-    return 1;
+  if (lua_rawget(L, -2) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "methods");
+    if (lua_rawget(L, -2) != LUA_TTABLE) {
+      lua_pop(L, 2);
+      return 0;
+    }
   }
-  lua_pop(L, 2);
-  return 0;
+  lua_remove(L, -2);
+  return 1;
 }
 
 /* Push v[key] for v at idx: raw field, else through __index tables. */

@@ -26,9 +26,8 @@
 
 #include "cli.h"
 
-/* The C binding (runtime/bind/lua_module.c). TEMPORARY weak reference while
- * that file is being written: NULL until it is linked in. */
-int luaopen_sslab_core(lua_State *L) __attribute__((weak));
+/* The C binding, statically linked (runtime/bind/lua_module.c). */
+int luaopen_sslab_core(lua_State *L);
 
 const char *sl_progname = "sslab";
 
@@ -217,7 +216,6 @@ static void setpath(lua_State *L, int noenv) {
 }
 
 static void preload_core(lua_State *L) {
-  if (luaopen_sslab_core == NULL) return; /* binding not linked (see above) */
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_sslab_core);
   lua_setfield(L, -2, "sslab.core");
