@@ -1,6 +1,6 @@
 /* test_io_safetensors.c - safetensors checkpoints: round trips, byte-exact output, every malformed kind, atomic writes.
  *
- * Files are written in the current directory (ctest runs us in build/tests).
+ * Files are written in a fresh directory under $TMPDIR (or /tmp), removed at the end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -643,8 +643,26 @@ static void test_atomic_save(void)
     sl_tensor_free(bt), sl_tensor_free(big), sl_tensor_free(old);
 }
 
+/* Remove the files and (empty) directories test_dir holds, then the directory. */
+static void remove_test_dir(const char *test_dir)
+{
+    DIR *d = opendir(".");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && unlink(e->d_name) != 0) rmdir(e->d_name);
+    if (d) closedir(d);
+    if (chdir("/") == 0) rmdir(test_dir);
+}
+
 int main(void)
 {
+    char test_dir[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(test_dir, sizeof test_dir, "%s/sslab_safetensors_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(test_dir) || chdir(test_dir) != 0) {
+        perror(test_dir);
+        return 1;
+    }
     RUN(test_round_trip);
     RUN(test_non_contiguous);
     RUN(test_byte_exact);
@@ -659,5 +677,7 @@ int main(void)
     RUN(test_load_alloc_failures);
     RUN(test_save_arguments);
     RUN(test_atomic_save);
+    if (!getenv("SSLAB_KEEP_TEST_FILES")) remove_test_dir(test_dir);
+    else printf("files kept in %s\n", test_dir);
     return test_summary();
 }
