@@ -3,11 +3,14 @@
  * torchvision convolves the reflect-padded image with the outer product of a
  * 1-D kernel with itself; we do the same separably (a horizontal pass into a
  * scratch plane, then a vertical pass back), which is equal up to rounding.
+ * `omp simd` marks the inner loops: GCC's -O2 cost model would not vectorise
+ * them (4-8x slower); they carry no reductions, so the arithmetic is unchanged.
  */
 #include "aug/aug.h"
 #include "aug/check.h"
 
 #include <math.h>
+#include <string.h>
 
 int sl_aug_blur_kernel_size(int side)
 {
@@ -64,22 +67,35 @@ int sl_aug_gaussian_blur(float *img, /* [C x H x W] */ int C, int H, int W, int 
         /* horizontal: x -> tmp */
         for (int y = 0; y < H; y++) {
             const float *row = x + (size_t)y * W;
-            for (int t = 0; t < W + 2 * half; t++) line[t] = row[reflect(t - half, W)];
+            memcpy(line + half, row, (size_t)W * sizeof(float));
+            for (int t = 0; t < half; t++) {
+                line[t] = row[reflect(t - half, W)];
+                line[half + W + t] = row[reflect(W + t, W)];
+            }
             float *o = tmp + (size_t)y * W;
-            for (int i = 0; i < W; i++) {
-                float acc = 0.0f;
-                for (int t = 0; t < ksize; t++) acc += kernel[t] * line[i + t];
-                o[i] = acc;
+            /* the kernel is symmetric: pair taps t and ksize-1-t (half the
+             * multiplies); loops over i vectorise */
+            #pragma omp simd
+            for (int i = 0; i < W; i++) o[i] = kernel[half] * line[i + half];
+            for (int t = 0; t < half; t++) {
+                float kt = kernel[t];
+                const float *l0 = line + t, *l1 = line + ksize - 1 - t;
+                #pragma omp simd
+                for (int i = 0; i < W; i++) o[i] += kt * (l0[i] + l1[i]);
             }
         }
         /* vertical: tmp -> x */
         for (int y = 0; y < H; y++) {
             float *o = x + (size_t)y * W;
-            for (int i = 0; i < W; i++) o[i] = 0.0f;
-            for (int t = 0; t < ksize; t++) {
-                const float *src = tmp + (size_t)reflect(y + t - half, H) * W;
+            const float *mid = tmp + (size_t)y * W;
+            #pragma omp simd
+            for (int i = 0; i < W; i++) o[i] = kernel[half] * mid[i];
+            for (int t = 0; t < half; t++) {
+                const float *s0 = tmp + (size_t)reflect(y + t - half, H) * W;
+                const float *s1 = tmp + (size_t)reflect(y + half - t, H) * W;
                 float kt = kernel[t];
-                for (int i = 0; i < W; i++) o[i] += kt * src[i];
+                #pragma omp simd
+                for (int i = 0; i < W; i++) o[i] += kt * (s0[i] + s1[i]);
             }
         }
     }

@@ -23,6 +23,7 @@ int sl_aug_adjust_brightness(float *img, /* [C x H x W] */ int C, int H, int W, 
     if (sl_aug_check_image("adjust_brightness", img, C, H, W)) return SL_ERR;
     if (!(factor >= 0.0f)) return sl_error("adjust_brightness: factor %g must be >= 0", (double)factor);
     size_t n = (size_t)C * H * W;
+    #pragma omp simd
     for (size_t i = 0; i < n; i++) img[i] = clamp01(factor * img[i]);
     return SL_OK;
 }
@@ -41,6 +42,7 @@ int sl_aug_adjust_contrast(float *img, /* [C x H x W] */ int C, int H, int W, fl
     }
     float mean = (float)(sum / (double)plane);
     float other = (1.0f - factor) * mean;
+    #pragma omp simd
     for (size_t i = 0; i < n; i++) img[i] = clamp01(factor * img[i] + other);
     return SL_OK;
 }
@@ -53,6 +55,7 @@ int sl_aug_adjust_saturation(float *img, /* [C x H x W] */ int C, int H, int W, 
     size_t plane = (size_t)H * W;
     float *r = img, *g = img + plane, *b = img + 2 * plane;
     float keep = 1.0f - factor;
+    #pragma omp simd
     for (size_t i = 0; i < plane; i++) {
         float l = keep * luma(r[i], g[i], b[i]);
         r[i] = clamp01(factor * r[i] + l);
@@ -62,40 +65,47 @@ int sl_aug_adjust_saturation(float *img, /* [C x H x W] */ int C, int H, int W, 
     return SL_OK;
 }
 
-/* torchvision _rgb2hsv for one pixel. */
+/* torchvision _rgb2hsv for one pixel. Branch-free (selects), so the loop in
+ * sl_aug_adjust_hue vectorises. */
 static inline void rgb_to_hsv(float r, float g, float b, float *h, float *s, float *v)
 {
-    float maxc = fmaxf(r, fmaxf(g, b)), minc = fminf(r, fminf(g, b));
+    float maxc = r > g ? r : g, minc = r < g ? r : g; /* not fmaxf: it does not vectorise */
+    maxc = maxc > b ? maxc : b;
+    minc = minc < b ? minc : b;
     int eqc = maxc == minc;
     float cr = maxc - minc;
-    *s = cr / (eqc ? 1.0f : maxc);
-    float div = eqc ? 1.0f : cr;
+    /* torchvision divides by where(eqc, 1, maxc) and where(eqc, 1, cr); adding
+     * 1 when eqc gives the same quotients (cr = 0 then) and, unlike a select
+     * in the denominator, vectorises */
+    float one_if_eq = eqc ? 1.0f : 0.0f;
+    *s = cr / (maxc + one_if_eq);
+    float div = cr + one_if_eq;
     float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
-    float hh;
-    if (maxc == r) hh = bc - gc;
-    else if (maxc == g) hh = 2.0f + rc - bc;
-    else hh = 4.0f + gc - rc;
-    *h = fmodf(hh / 6.0f + 1.0f, 1.0f);
+    /* exactly one of torchvision's hr, hg, hb is selected */
+    float hh = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
+    /* fmod(hh / 6 + 1, 1): hh is in [-1, 5], so hh / 6 + 1 is in [5/6, 11/6]
+     * and fmod is one exact subtraction (Sterbenz) */
+    float h1 = hh / 6.0f + 1.0f;
+    *h = h1 >= 1.0f ? h1 - 1.0f : h1;
     *v = maxc;
 }
 
-/* torchvision _hsv2rgb for one pixel. */
+/* torchvision _hsv2rgb for one pixel (its six-way table as selects). */
 static inline void hsv_to_rgb(float h, float s, float v, float *r, float *g, float *b)
 {
-    float fi = floorf(h * 6.0f);
-    float f = h * 6.0f - fi;
-    int i = ((int)fi % 6 + 6) % 6;
+    int i = (int)(h * 6.0f); /* floor: h * 6 >= 0 (not floorf: it does not vectorise) */
+    float f = h * 6.0f - (float)i;
+    i = i >= 6 ? i - 6 : i; /* h in [0, 1): i in 0..6 (6 only by rounding up) */
     float p = clamp01(v * (1.0f - s));
     float q = clamp01(v * (1.0f - s * f));
     float t = clamp01(v * (1.0f - s * (1.0f - f)));
-    switch (i) {
-    case 0: *r = v; *g = t; *b = p; break;
-    case 1: *r = q; *g = v; *b = p; break;
-    case 2: *r = p; *g = v; *b = t; break;
-    case 3: *r = p; *g = q; *b = v; break;
-    case 4: *r = t; *g = p; *b = v; break;
-    default: *r = v; *g = p; *b = q; break;
-    }
+    /* i:   0  1  2  3  4  5
+     * r:   v  q  p  p  t  v
+     * g:   t  v  v  q  p  p
+     * b:   p  p  t  v  v  q */
+    *r = (i == 0 || i == 5) ? v : (i == 1 ? q : (i == 4 ? t : p));
+    *g = (i == 1 || i == 2) ? v : (i == 0 ? t : (i == 3 ? q : p));
+    *b = (i == 3 || i == 4) ? v : (i == 2 ? t : (i == 5 ? q : p));
 }
 
 int sl_aug_adjust_hue(float *img, /* [C x H x W] */ int C, int H, int W, float hue_factor)
@@ -106,12 +116,17 @@ int sl_aug_adjust_hue(float *img, /* [C x H x W] */ int C, int H, int W, float h
     if (C == 1) return SL_OK; /* torchvision: no-op on grey images */
     size_t plane = (size_t)H * W;
     float *r = img, *g = img + plane, *b = img + 2 * plane;
+    #pragma omp simd
     for (size_t i = 0; i < plane; i++) {
-        float h, s, v;
+        float h, s, v, ro, go, bo;
         rgb_to_hsv(r[i], g[i], b[i], &h, &s, &v);
         h += hue_factor;
-        h = h - floorf(h); /* Python's %: floor modulo into [0, 1) */
-        hsv_to_rgb(h, s, v, &r[i], &g[i], &b[i]);
+        /* Python's h % 1.0, i.e. h - floor(h); h is in [-0.5, 1.5) */
+        h = h < 0.0f ? h + 1.0f : (h >= 1.0f ? h - 1.0f : h);
+        hsv_to_rgb(h, s, v, &ro, &go, &bo);
+        r[i] = ro;
+        g[i] = go;
+        b[i] = bo;
     }
     return SL_OK;
 }
@@ -122,6 +137,7 @@ int sl_aug_grayscale(float *img, /* [C x H x W] */ int C, int H, int W)
     if (C == 1) return SL_OK;
     size_t plane = (size_t)H * W;
     float *r = img, *g = img + plane, *b = img + 2 * plane;
+    #pragma omp simd
     for (size_t i = 0; i < plane; i++) {
         float l = luma(r[i], g[i], b[i]);
         r[i] = g[i] = b[i] = l;

@@ -139,20 +139,25 @@ int sl_aug_resize_bilinear(const float *src, /* [C x H x W] */
 
     int bh = b->height, bw = b->width;
     float scale_h = (float)bh / (float)outH, scale_w = (float)bw / (float)outW;
-    for (int c = 0; c < C; c++) {
-        const float *in = src + (size_t)c * H * W + (size_t)b->top * W + b->left;
-        float *out = dst + (size_t)c * outH * outW;
-        for (int y = 0; y < outH; y++) {
-            int y0, y1;
-            float hl0, hl1;
-            source_index(y, bh, outH, scale_h, &y0, &y1, &hl0, &hl1);
-            const float *r0 = in + (size_t)y0 * W, *r1 = in + (size_t)y1 * W;
-            float *o = out + (size_t)y * outW;
-            for (int x = 0; x < outW; x++) {
-                int x0, x1;
-                float wl0, wl1;
-                source_index(x, bw, outW, scale_w, &x0, &x1, &wl0, &wl1);
-                o[x] = hl0 * (wl0 * r0[x0] + wl1 * r0[x1]) + hl1 * (wl0 * r1[x0] + wl1 * r1[x1]);
+    /* column indices and weights, computed once per chunk of output columns */
+    enum { CHUNK = 256 };
+    int cx0[CHUNK], cx1[CHUNK];
+    float cw0[CHUNK], cw1[CHUNK];
+    for (int xs = 0; xs < outW; xs += CHUNK) {
+        int nx = outW - xs < CHUNK ? outW - xs : CHUNK;
+        for (int k = 0; k < nx; k++) source_index(xs + k, bw, outW, scale_w, &cx0[k], &cx1[k], &cw0[k], &cw1[k]);
+        for (int c = 0; c < C; c++) {
+            const float *in = src + (size_t)c * H * W + (size_t)b->top * W + b->left;
+            float *out = dst + (size_t)c * outH * outW + xs;
+            for (int y = 0; y < outH; y++) {
+                int y0, y1;
+                float hl0, hl1;
+                source_index(y, bh, outH, scale_h, &y0, &y1, &hl0, &hl1);
+                const float *r0 = in + (size_t)y0 * W, *r1 = in + (size_t)y1 * W;
+                float *o = out + (size_t)y * outW;
+                for (int k = 0; k < nx; k++)
+                    o[k] = hl0 * (cw0[k] * r0[cx0[k]] + cw1[k] * r0[cx1[k]]) +
+                           hl1 * (cw0[k] * r1[cx0[k]] + cw1[k] * r1[cx1[k]]);
             }
         }
     }
