@@ -13,7 +13,9 @@
  * header starts with '{' and is strict JSON (no duplicate keys), known
  * dtypes, integer non-negative shapes without overflow, data_offsets
  * within the buffer and equal to numel * dtype size, no overlaps, and the
- * buffer exactly covered (no holes, no trailing bytes). Messages name the
+ * buffer exactly covered (no holes, no trailing bytes). As in the reference,
+ * any key order is accepted, unknown fields inside a tensor entry are
+ * ignored and "__metadata__": null means no metadata. Messages name the
  * file and the tensor:
  *   "load: ckpt.safetensors: tensor 'fc.weight': data_offsets [0,100] but shape [5x6] float32 needs 120 bytes"
  *
