@@ -7,10 +7,10 @@
  * 224. Reports images/s (two views each) on one thread, then with OpenMP
  * over samples (one scratch per thread, as the loader's workers do).
  *
- * Build and run (not part of the CMake build):
+ * Usage (the bench/run.sh convention): bench_aug [threads]; each case runs
+ * for SSLAB_BENCH_SECONDS seconds (default 2). Without the CMake target:
  *   cc -O2 -march=native -fopenmp -Iruntime bench/bench_aug.c runtime/aug/*.c \
  *      runtime/core/alloc.c runtime/core/error.c runtime/tensor/random.c -lm -o bench_aug
- *   ./bench_aug [seconds-per-case, default 2]
  */
 #include "aug/aug.h"
 #include "core/alloc.h"
@@ -75,8 +75,10 @@ static int bench(int side, double seconds, int threads)
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 2.0;
-    int maxt = omp_get_max_threads();
+    int maxt = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
+    const char *env = getenv("SSLAB_BENCH_SECONDS");
+    double seconds = env ? atof(env) : 2.0;
+    if (maxt < 1) maxt = 1;
     int rc = 0;
     const int sides[2] = {32, 224};
     for (int k = 0; k < 2; k++) {
