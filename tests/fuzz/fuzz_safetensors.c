@@ -13,8 +13,9 @@
  *       runtime/io/safetensors.c runtime/io/json.c runtime/io/file.c runtime/tensor/tensor.c \
  *       runtime/core/alloc.c runtime/core/error.c -o fuzz_safetensors
  *   ./fuzz_safetensors -max_len=4096 -dict=... corpus/
- * Without libFuzzer, -DSL_FUZZ_MAIN adds a main() that runs the files named
- * on the command line once each (to replay a crash with gcc or valgrind).
+ * Without libFuzzer, -DSL_FUZZ_MAIN adds a main() (tests/fuzz/fuzz_main.h) that
+ * runs the files named on the command line once each (to replay a crash with
+ * gcc or valgrind). Seeds: tests/fuzz/corpus/fuzz_safetensors/.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +62,8 @@ static void round_trip(const sl_safetensors *a)
     sl_free(bytes);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int64_t live = sl_alloc_live_blocks();
@@ -86,24 +89,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef SL_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-        size_t got = fread(buf, 1, (size_t)n, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, got);
-        free(buf);
-        printf("%s: ok\n", argv[i]);
-    }
-    return 0;
-}
+#include "fuzz_main.h" /* main() running each file named on the command line once */
 #endif
