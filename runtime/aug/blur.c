@@ -111,6 +111,7 @@ int sl_aug_random_gaussian_blur(sl_rng *rng, float *img, /* [C x H x W] */ int C
     if (!(sigma_min > 0.0f && sigma_min <= sigma_max))
         return sl_error("random_gaussian_blur: sigma [%g, %g] needs 0 < min <= max", (double)sigma_min,
                         (double)sigma_max);
+    if (ksize < 1 || ksize % 2 == 0) return sl_error("random_gaussian_blur: ksize %d must be odd and >= 1", ksize);
     double u = sl_rng_uniform(rng);
     float sigma = (float)(sigma_min + (sigma_max - sigma_min) * sl_rng_uniform(rng));
     if (u < p) return sl_aug_gaussian_blur(img, C, H, W, ksize, sigma, scratch);

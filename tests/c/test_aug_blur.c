@@ -124,6 +124,7 @@ static void test_blur_smooths_and_p(void)
     }
     CHECK(n > 160 && n < 240);
     CHECK_FAILS(sl_aug_random_gaussian_blur(&rng, img, 1, H, W, 5, 2.0f, 0.1f, 0.5f, scratch), "sigma");
+    CHECK_FAILS(sl_aug_random_gaussian_blur(&rng, img, 1, H, W, 4, 0.1f, 2.0f, 0.0f, scratch), "odd");
     sl_free(scratch);
 }
 
