@@ -54,8 +54,8 @@ static void fill_nested(lua_State *L, int idx, sl_tensor *t, int d, int64_t *pos
 {
     int64_t n = (int64_t)lua_rawlen(L, idx);
     if (n != t->size[d]) {
-        luaL_error(L, "tensor: ragged nested table (dim %d has %lld entries, expected %lld)", d + 1, (long long)n,
-                   (long long)t->size[d]);
+        luaL_error(L, "tensor: ragged nested table (dim %d has %I entries, expected %I)", d + 1, (lua_Integer)n,
+                   (lua_Integer)t->size[d]);
     }
     for (int64_t i = 0; i < n; i++) {
         pos[d] = i;
@@ -68,7 +68,7 @@ static void fill_nested(lua_State *L, int idx, sl_tensor *t, int d, int64_t *pos
             lua_Number v = lua_tonumberx(L, -1, &isnum);
             if (!isnum) {
                 if (lua_isboolean(L, -1)) v = lua_toboolean(L, -1);
-                else luaL_error(L, "tensor: element %lld at depth %d is a %s, not a number", (long long)i + 1, d + 1,
+                else luaL_error(L, "tensor: element %I at depth %d is a %s, not a number", (lua_Integer)i + 1, d + 1,
                                 luaL_typename(L, -1));
             }
             if (lua_isinteger(L, -1) && t->dtype == SL_INT64) { /* keep exact 64-bit integers */
@@ -150,7 +150,7 @@ static int l_arange(lua_State *L)
     if (step == 0) luaL_argerror(L, 3, "step must be non-zero");
     double count = ceil((stop - start) / step);
     if (!(count >= 0)) count = 0;
-    if (count > 1e12) luaL_error(L, "arange: %g elements requested", count);
+    if (count > 1e12) luaL_error(L, "arange: %f elements requested", count);
     bool all_int = start == floor(start) && step == floor(step);
     sl_dtype dt = sl_lua_opt_dtype(L, dtype_arg, all_int ? SL_INT64 : SL_FLOAT32);
     int64_t n = (int64_t)count;
@@ -189,8 +189,8 @@ static int l_from_string(lua_State *L)
     size_t need = (size_t)(*slot)->storage->nbytes;
     if (need != len) {
         char b[128];
-        luaL_error(L, "from_string: %zu bytes given, but %s %s needs %zu", len, sl_dtype_name(dt),
-                   sl_shape_str(*slot, b, sizeof b), need);
+        luaL_error(L, "from_string: %I bytes given, but %s %s needs %I", (lua_Integer)len, sl_dtype_name(dt),
+                   sl_shape_str(*slot, b, sizeof b), (lua_Integer)need);
     }
     memcpy((*slot)->storage->data, bytes, len);
     return 1;
@@ -448,7 +448,7 @@ static sl_tensor *index_arg(lua_State *L, int idx, int64_t limit, const char *op
             lua_rawgeti(L, idx, i + 1);
             int ok;
             sl_i64(*slot)[i] = lua_tointegerx(L, -1, &ok) - 1;
-            if (!ok) luaL_error(L, "%s: index entry %lld is not an integer", op, (long long)i + 1);
+            if (!ok) luaL_error(L, "%s: index entry %I is not an integer", op, (lua_Integer)i + 1);
             lua_pop(L, 1);
         }
     } else {
@@ -506,8 +506,8 @@ static int t_item(lua_State *L)
     sl_tensor *t = sl_lua_check_tensor(L, 1);
     if (sl_tensor_numel(t) != 1) {
         char b[128];
-        luaL_error(L, "item: tensor %s has %lld elements, not 1", sl_shape_str(t, b, sizeof b),
-                   (long long)sl_tensor_numel(t));
+        luaL_error(L, "item: tensor %s has %I elements, not 1", sl_shape_str(t, b, sizeof b),
+                   (lua_Integer)sl_tensor_numel(t));
     }
     int64_t pos[SL_MAX_DIMS] = {0};
     push_element(L, t, pos);

@@ -281,7 +281,7 @@ void sl_bind_tensor_math(lua_State *L, int methods)
 
     static const struct { const char *name; sl_binary_op op; } operators[] = {
         {"__add", SL_OP_ADD}, {"__sub", SL_OP_SUB}, {"__mul", SL_OP_MUL}, {"__div", SL_OP_DIV},
-        {"__pow", SL_OP_POW}, {"__mod", SL_OP_FMOD}};
+        {"__pow", SL_OP_POW}, {"__mod", SL_OP_REMAINDER}};
     for (size_t k = 0; k < sizeof operators / sizeof *operators; k++) {
         lua_pushinteger(L, operators[k].op);
         lua_pushcclosure(L, mm_binary, 1);

@@ -8,7 +8,7 @@
 #include "tensor/view.h"
 
 static const char *const binary_names[SL_NUM_BINARY_OPS] = {
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmod", "eq", "ne", "lt", "le", "gt", "ge"};
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmod", "remainder", "eq", "ne", "lt", "le", "gt", "ge"};
 static const char *const unary_names[SL_NUM_UNARY_OPS] = {
     "neg", "abs", "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "floor", "ceil",
     "round", "sign", "sin", "cos", "log1p", "reciprocal", "square"};
@@ -37,6 +37,10 @@ static inline double apply_binary(sl_binary_op op, double x, double y)
     case SL_OP_MAXIMUM: return isnan(x) || x > y ? x : y;
     case SL_OP_MINIMUM: return isnan(x) || x < y ? x : y;
     case SL_OP_FMOD: return fmod(x, y);
+    case SL_OP_REMAINDER: {
+        double m = fmod(x, y);
+        return m != 0 && (m < 0) != (y < 0) ? m + y : m;
+    }
     case SL_OP_EQ: return x == y;
     case SL_OP_NE: return x != y;
     case SL_OP_LT: return x < y;

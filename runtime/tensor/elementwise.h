@@ -13,6 +13,7 @@
 
 typedef enum {
     SL_OP_ADD, SL_OP_SUB, SL_OP_MUL, SL_OP_DIV, SL_OP_POW, SL_OP_MAXIMUM, SL_OP_MINIMUM, SL_OP_FMOD,
+    SL_OP_REMAINDER, /* floored modulo, sign of the divisor (Lua's %, torch.remainder); FMOD truncates */
     SL_OP_EQ, SL_OP_NE, SL_OP_LT, SL_OP_LE, SL_OP_GT, SL_OP_GE,
     SL_NUM_BINARY_OPS
 } sl_binary_op;

@@ -59,7 +59,11 @@ static red_result reduce_line(sl_reduction op, sl_dtype dt, const void *base, in
     case SL_RED_NORM: {
         double acc = 0;
         if (isinf(param)) {
-            for (int64_t i = 0; i < n; i++) acc = fmax(acc, fabs(X(i)));
+            for (int64_t i = 0; i < n; i++) { /* not fmax: it drops NaN, the norm must be NaN */
+                double a = fabs(X(i));
+                if (a > acc || isnan(a)) acc = a;
+                if (isnan(acc)) break;
+            }
             r.value = acc;
         } else if (param == 2) {
             for (int64_t i = 0; i < n; i++) acc += X(i) * X(i);
