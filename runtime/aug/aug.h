@@ -215,7 +215,9 @@ typedef enum sl_aug_kind {
     SL_AUG_NUM_KINDS
 } sl_aug_kind;
 
-/* One step of a pipeline. Build with the sl_aug_op_* constructors. */
+/* One step of a pipeline. Build with the sl_aug_op_* constructors. Geometric
+ * ops (crop, resize) ignore p; colour ops assume values in [0, 1], so put
+ * NORMALIZE last. */
 typedef struct sl_aug_op {
     sl_aug_kind kind;
     float p; /* probability of applying (1 for deterministic ops) */
