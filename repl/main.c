@@ -197,8 +197,11 @@ static void setpath(lua_State *L, int noenv) {
   }
   if (env && *env) {
     push_templates(L, env);
-    lua_pushliteral(L, ";");
-    n += 2;
+    if (lua_rawlen(L, -1) > 0) {
+      lua_pushliteral(L, ";");
+      n += 2;
+    } else
+      lua_pop(L, 1); /* only separators */
   }
   if (dir[0]) {
     push_templates(L, libdir);
