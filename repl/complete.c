@@ -208,6 +208,28 @@ static char *generator(const char *text, int state) {
   return next < ncands ? strdup(cands[next++]) : NULL;
 }
 
+/* List candidates by their last name only ("randn", not "sslab.randn"). */
+static void display(char **matches, int n, int max_length) {
+  char **shown = malloc((size_t)(n + 2) * sizeof *shown);
+  int i, longest = 0;
+  (void)max_length;
+  if (!shown) {
+    rl_display_match_list(matches, n, max_length);
+    rl_forced_update_display();
+    return;
+  }
+  for (i = 0; i <= n; i++) {
+    const char *m = matches[i], *p = m + strlen(m);
+    while (p > m && p[-1] != '.' && p[-1] != ':') p--;
+    shown[i] = (char *)p;
+    if (i > 0 && (int)strlen(p) > longest) longest = (int)strlen(p);
+  }
+  shown[n + 1] = NULL;
+  rl_display_match_list(shown, n, longest);
+  rl_forced_update_display();
+  free(shown);
+}
+
 static char **attempt(const char *text, int start, int end) {
   (void)start;
   (void)end;
@@ -221,6 +243,7 @@ static char **attempt(const char *text, int start, int end) {
 void sl_complete_install(lua_State *L) {
   complete_L = L;
   rl_attempted_completion_function = attempt;
+  rl_completion_display_matches_hook = display;
   rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
   rl_completer_quote_characters = "\"'";
 }

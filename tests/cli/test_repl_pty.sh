@@ -75,10 +75,9 @@ send str = 'abc'\r
 expect \n> 
 send str:upp\t()\r
 expect \n"ABC"\r\n> 
-# several candidates: TAB TAB lists them
+# several candidates: TAB TAB lists them, by their last name
 send tbl.\t\t
-expect tbl.alpha_field
-expect tbl.nested
+expect \nalpha_field  nested
 send \x03
 expect ^C\r\n> 
 # continuation lines
