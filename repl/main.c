@@ -374,6 +374,16 @@ static int runargs(lua_State *L, char **argv, int n) {
   return 1;
 }
 
+/* Set the global 'sslab' = require 'sslab' for every chunk, as the REPL and
+ * recipes expect. A failure is silent here: a script that needs the module
+ * gets require's own message; the REPL warns on its own. */
+static void preload_global(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "sslab");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) lua_setglobal(L, "sslab");
+  else lua_pop(L, 1);
+}
+
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
@@ -394,6 +404,7 @@ static int pmain(lua_State *L) {
   preload_core(L);
   setpath(L, args & has_E);
   createargtable(L, argv, argc, script);
+  preload_global(L);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!runargs(L, argv, optlim)) return 0;

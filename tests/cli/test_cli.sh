@@ -204,7 +204,9 @@ if [ -f "$REPO/lua/sslab/init.lua" ]; then
   check "the REPL sets the global sslab" '"table"' "$out"
   check_not "no warning when sslab loads" "warning" "$err"
   run "$SSLAB" -e 'print(type(sslab))'
-  check "scripts get no global sslab" nil "$out"
+  check "-e chunks and scripts see the global sslab" table "$out"
+  run "$SSLAB" -e "print(sslab.randn(3,4):matmul(sslab.randn(4,2)):shape()[2])"
+  check "the issue's smoke command prints 2" 2 "$out"
 else
   echo "note: lua/sslab/init.lua absent, global 'sslab' not tested"
 fi
