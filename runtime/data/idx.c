@@ -218,7 +218,8 @@ static int labels_from_raw(sl_tensor *raw, const char *name, int num_classes, sl
     *out = NULL;
     if (raw->ndim != 1) {
         char shape[128];
-        sl_error("idx: %s: expected labels [N], got %d dims %s", name, raw->ndim, sl_shape_str(raw, shape, sizeof shape));
+        sl_error("idx: %s: expected labels [N], got %d dims %s", name, raw->ndim,
+                 sl_shape_str(raw, shape, sizeof shape));
         sl_tensor_free(raw);
         return SL_ERR;
     }

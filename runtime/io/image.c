@@ -46,7 +46,8 @@ int sl_image_decode(const uint8_t *buf, size_t n, const char *name, sl_tensor **
     if (n == 0) return sl_error("image: %s: empty file", name);
     char hex[3 * 8 + 1] = "";
     int len = 0;
-    for (size_t i = 0; i < n && i < 8; i++) len += snprintf(hex + len, sizeof hex - len, "%s%02x", i ? " " : "", buf[i]);
+    for (size_t i = 0; i < n && i < 8; i++)
+        len += snprintf(hex + len, sizeof hex - len, "%s%02x", i ? " " : "", buf[i]);
     return sl_error("image: %s: unknown format (not PNG or JPEG; first bytes %s)", name, hex);
 }
 
