@@ -16,4 +16,18 @@ sslab.version = '0.1.0'
 --- sslab.where(cond, a, b): elementwise cond ? a : b (a, b tensors or numbers).
 sslab.where = core.Tensor.where
 
+-- Submodules load on first use: sslab.nn, sslab.data, ... (each is lua/sslab/<name>.lua
+-- or lua/sslab/<name>/init.lua). Add a name here to make it reachable as sslab.<name>.
+local submodules = {
+  nn = true, optim = true, schedule = true, data = true, aug = true, image = true, plot = true,
+  options = true, progress = true, json = true, train = true, eval = true, ssl = true, repl = true,
+}
+setmetatable(sslab, {__index = function(t, key)
+  if submodules[key] then
+    local m = require('sslab.' .. key)
+    rawset(t, key, m)
+    return m
+  end
+end})
+
 return sslab

@@ -55,6 +55,7 @@ void sl_bind_random(lua_State *L);
 void sl_bind_nn(lua_State *L);    /* subtable core.nn: the kernels of runtime/nn (lua_nn.c) */
 void sl_bind_optim(lua_State *L); /* subtable core.optim: optimiser updates (lua_optim.c) */
 void sl_bind_checkpoint(lua_State *L); /* sslab.save / sslab.load (lua_checkpoint.c) */
+void sl_bind_plot(lua_State *L);       /* core.plot_render: cairo figures (lua_plot.c) */
 void sl_bind_image(lua_State *L);      /* subtable core.image: PNG/JPEG load/save/encode/decode (lua_image.c) */
 /* Arithmetic methods into the tensor method table at index `methods`, and operator metamethods. */
 void sl_bind_tensor_math(lua_State *L, int methods);
