@@ -76,9 +76,9 @@ int sl_lua_check_dim(lua_State *L, int idx, int ndim)
     lua_Integer d = luaL_checkinteger(L, idx);
     lua_Integer n = ndim > 0 ? ndim : 1;
     if (d < 0) d += n + 1;
-    if (d < 1 || d > n)
-        luaL_error(L, "dim %d out of range (tensor has %d dims; dims are 1-based)", (int)luaL_checkinteger(L, idx),
-                   ndim);
+    if (d < 1 || d > n) /* argerror names the function: "bad argument #2 to 'sum' (dim 3 out of range ...)" */
+        luaL_argerror(L, idx, lua_pushfstring(L, "dim %I out of range (tensor has %d dims; dims are 1-based)",
+                                              luaL_checkinteger(L, idx), ndim));
     return (int)d - 1;
 }
 

@@ -98,7 +98,7 @@ static int l_tensor(lua_State *L)
     int ndim = nested_shape(L, 1, size);
     *slot = sl_lua_check_ptr(L, sl_tensor_new(dt, ndim, size));
     sl_lua_account(L, (*slot)->storage->nbytes);
-    if (sl_tensor_numel(*slot) > 0) fill_nested(L, 1, *slot, 0, pos);
+    fill_nested(L, 1, *slot, 0, pos); /* also when empty: {{}, {1}} is ragged */
     return 1;
 }
 
@@ -130,6 +130,7 @@ static int l_full(lua_State *L)
     sl_dtype dt = sl_lua_opt_dtype(L, 3, SL_FLOAT32);
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_new(dt, ndim, size));
+    sl_lua_account(L, (*slot)->storage->nbytes);
     sl_tensor_fill(*slot, v);
     return 1;
 }
@@ -151,11 +152,12 @@ static int l_arange(lua_State *L)
     double count = ceil((stop - start) / step);
     if (!(count >= 0)) count = 0;
     if (count > 1e12) luaL_error(L, "arange: %f elements requested", count);
-    bool all_int = start == floor(start) && step == floor(step);
+    bool all_int = start == floor(start) && stop == floor(stop) && step == floor(step);
     sl_dtype dt = sl_lua_opt_dtype(L, dtype_arg, all_int ? SL_INT64 : SL_FLOAT32);
     int64_t n = (int64_t)count;
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_new(dt, 1, &n));
+    sl_lua_account(L, (*slot)->storage->nbytes);
     for (int64_t i = 0; i < n; i++) sl_store(dt, (*slot)->storage->data, i, start + (double)i * step);
     return 1;
 }
@@ -165,6 +167,7 @@ static int l_eye(lua_State *L)
     int64_t size[2] = {luaL_checkinteger(L, 1), luaL_optinteger(L, 2, luaL_checkinteger(L, 1))};
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_zeros(SL_FLOAT32, 2, size));
+    sl_lua_account(L, (*slot)->storage->nbytes);
     for (int64_t i = 0; i < size[0] && i < size[1]; i++) sl_f32(*slot)[i * size[1] + i] = 1;
     return 1;
 }
@@ -200,6 +203,7 @@ static int l_from_string(lua_State *L)
 static int cat_or_stack(lua_State *L, bool stack)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2); /* the scratch userdata below must not land in the dim slot */
     int n = (int)lua_rawlen(L, 1);
     if (n < 1) luaL_argerror(L, 1, "empty list of tensors");
     sl_tensor **parts = lua_newuserdatauv(L, (size_t)n * sizeof *parts, 0); /* GC-owned scratch */

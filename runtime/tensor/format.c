@@ -136,7 +136,7 @@ char *sl_tensor_format(const sl_tensor *t)
     sl_shape_str(t, shape, sizeof shape);
     int64_t n = sl_tensor_numel(t);
     if (n == 0) {
-        put(&s, "tensor([])\n[%s %s]", sl_dtype_name(t->dtype), shape + 1);
+        put(&s, "tensor([])\n[%s %s", sl_dtype_name(t->dtype), shape + 1); /* shape + 1 ends in "]" */
     } else {
         style st;
         choose_style(t, &st);
