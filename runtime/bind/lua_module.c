@@ -3,6 +3,9 @@
  * side (lua/sslab/init.lua) requires this and builds the public 'sslab'. */
 #include "bind.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +49,35 @@ static int l_isatty(lua_State *L)
     return 1;
 }
 
+/* sslab.mkdir(path): create a directory and its missing parents; true, or nil + message. */
+static int l_mkdir(lua_State *L)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, 1, &len);
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, len + 1);
+    memcpy(p, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (p[i] != '/' && p[i] != '\0') continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "mkdir: %s: %s", p, strerror(errno));
+            return 2;
+        }
+        p[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "mkdir: %s: not a directory", path);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 int luaopen_sslab_core(lua_State *L)
 {
     lua_newtable(L);
@@ -61,5 +93,6 @@ int luaopen_sslab_core(lua_State *L)
     lua_pushcfunction(L, l_live_bytes), lua_setfield(L, -2, "memory_in_use");
     lua_pushcfunction(L, l_clock), lua_setfield(L, -2, "clock");
     lua_pushcfunction(L, l_isatty), lua_setfield(L, -2, "isatty");
+    lua_pushcfunction(L, l_mkdir), lua_setfield(L, -2, "mkdir");
     return 1;
 }
