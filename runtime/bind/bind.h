@@ -57,6 +57,10 @@ void sl_bind_optim(lua_State *L); /* subtable core.optim: optimiser updates (lua
 void sl_bind_checkpoint(lua_State *L); /* sslab.save / sslab.load (lua_checkpoint.c) */
 void sl_bind_plot(lua_State *L);       /* core.plot_render: cairo figures (lua_plot.c) */
 void sl_bind_image(lua_State *L);      /* subtable core.image: PNG/JPEG load/save/encode/decode (lua_image.c) */
+void sl_bind_data(lua_State *L);  /* subtable core._data: datasets, readers, listdir, loader (lua_data.c) */
+void sl_bind_aug(lua_State *L);   /* subtable core._aug: compile op tables to sl_aug_op arrays (lua_aug.c) */
+/* The sl_aug_op array of an sslab.AugOps userdata (made by core._aug.compile) at idx; *n = its length. */
+const struct sl_aug_op *sl_lua_check_aug_ops(lua_State *L, int idx, int *n);
 /* Arithmetic methods into the tensor method table at index `methods`, and operator metamethods. */
 void sl_bind_tensor_math(lua_State *L, int methods);
 

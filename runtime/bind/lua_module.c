@@ -86,6 +86,8 @@ int luaopen_sslab_core(lua_State *L)
     sl_bind_nn(L);
     sl_bind_optim(L);
     sl_bind_checkpoint(L);
+    sl_bind_data(L);
+    sl_bind_aug(L);
     sl_bind_image(L);
     sl_bind_plot(L);
     lua_pushcfunction(L, l_set_num_threads), lua_setfield(L, -2, "set_num_threads");
