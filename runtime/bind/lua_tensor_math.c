@@ -147,6 +147,7 @@ static int reduce(lua_State *L, sl_reduction op, int dim_arg, double param, int 
     sl_lua_check(L, sl_tensor_reduce_dim(op, t, dim, keepdim, param, &values, with_indices ? &indices : NULL));
     sl_tensor **vs = sl_lua_new_tensor_slot(L);
     *vs = values;
+    sl_lua_account(L, values->storage->nbytes + (indices ? indices->storage->nbytes : 0));
     if (op == SL_RED_ARGMAX || op == SL_RED_ARGMIN) to_one_based(values);
     if (!with_indices) return 1;
     sl_tensor **is = sl_lua_new_tensor_slot(L);
@@ -205,6 +206,7 @@ static int push_pair(lua_State *L, sl_tensor *values, sl_tensor *indices)
     *vs = values;
     sl_tensor **is = sl_lua_new_tensor_slot(L);
     *is = indices;
+    sl_lua_account(L, values->storage->nbytes + indices->storage->nbytes);
     to_one_based(indices);
     return 2;
 }
