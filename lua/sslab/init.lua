@@ -16,10 +16,9 @@ sslab.version = '0.1.0'
 --- sslab.where(cond, a, b): elementwise cond ? a : b (a, b tensors or numbers).
 sslab.where = core.Tensor.where
 
--- Lua layers (they require only sslab.core, so loading them here makes no cycle).
-sslab.nn = require 'sslab.nn'             -- modules, ResNets (core.nn, the raw kernels: sslab.nn.kernels)
-sslab.optim = require 'sslab.optim'       -- SGD, LARS, Adam (core.optim: sslab.optim.kernels)
-sslab.schedule = require 'sslab.schedule' -- learning-rate schedules
+-- core.nn / core.optim are the raw kernel bindings (reachable as sslab.nn.kernels and
+-- sslab.optim.kernels); sslab.nn and sslab.optim are the Lua layers, loaded below on first use.
+sslab.nn, sslab.optim = nil, nil
 
 -- Submodules load on first use: sslab.nn, sslab.data, ... (each is lua/sslab/<name>.lua
 -- or lua/sslab/<name>/init.lua). Add a name here to make it reachable as sslab.<name>.
