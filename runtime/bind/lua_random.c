@@ -141,13 +141,15 @@ static int l_randint(lua_State *L)
 {
     sl_rng *g = trailing_rng(L);
     lua_Integer lo = luaL_checkinteger(L, 1), hi = luaL_checkinteger(L, 2);
-    if (hi <= lo) luaL_error(L, "randint: high (%d) must be greater than low (%d)", (int)hi, (int)lo);
+    if (hi <= lo) luaL_error(L, "randint: high (%I) must be greater than low (%I)", hi, lo);
+    uint64_t range = (uint64_t)hi - (uint64_t)lo; /* no signed overflow for extreme bounds */
+    if (range > INT64_MAX) luaL_error(L, "randint: range [%I, %I) is too large", lo, hi);
     int64_t size[SL_MAX_DIMS];
     int ndim = sl_lua_check_sizes(L, 3, size);
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, ndim, size));
     int64_t n = sl_tensor_numel(*slot);
-    for (int64_t i = 0; i < n; i++) sl_i64(*slot)[i] = lo + sl_rng_below(g, hi - lo);
+    for (int64_t i = 0; i < n; i++) sl_i64(*slot)[i] = lo + sl_rng_below(g, (int64_t)range);
     return 1;
 }
 
@@ -177,7 +179,7 @@ static int l_multinomial(lua_State *L)
                    sl_dtype_name(p->dtype), sl_shape_str(p, b, sizeof b));
     int64_t rows = p->ndim == 2 ? p->size[0] : 1, k = p->size[p->ndim - 1];
     if (n < 0 || (!replacement && n > k))
-        luaL_error(L, "multinomial: cannot draw %d samples from %d categories without replacement", (int)n, (int)k);
+        luaL_error(L, "multinomial: cannot draw %I samples from %I categories without replacement", n, (lua_Integer)k);
     int64_t size[2] = {rows, n};
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, p->ndim, p->ndim == 2 ? size : size + 1));

@@ -588,7 +588,7 @@ static int t_index(lua_State *L)
         if (i < 0) i += t->size[0] + 1;
         if (i < 1 || i > t->size[0]) {
             char b[128];
-            luaL_error(L, "index %d out of range for dim 1 of %s (indices are 1-based)", (int)lua_tointeger(L, 2),
+            luaL_error(L, "index %I out of range for dim 1 of %s (indices are 1-based)", lua_tointeger(L, 2),
                        sl_shape_str(t, b, sizeof b));
         }
         if (t->ndim == 1) {
@@ -614,7 +614,7 @@ static int t_newindex(lua_State *L)
     if (i < 0) i += t->size[0] + 1;
     if (i < 1 || i > t->size[0]) {
         char b[128];
-        luaL_error(L, "index %d out of range for dim 1 of %s (indices are 1-based)", (int)lua_tointeger(L, 2),
+        luaL_error(L, "index %I out of range for dim 1 of %s (indices are 1-based)", lua_tointeger(L, 2),
                    sl_shape_str(t, b, sizeof b));
     }
     sl_tensor row = *t; /* a header on the stack: no allocation, no reference */

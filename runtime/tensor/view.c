@@ -71,6 +71,10 @@ static int infer_sizes(const char *op, const sl_tensor *t, int ndim, const int64
             infer = d;
         } else if (in[d] < 0) {
             return sl_error("%s: invalid size %lld", op, (long long)in[d]);
+        } else if (in[d] && known > INT64_MAX / in[d]) { /* no overflow */
+            char b[128];
+            return sl_error("%s: new shape is too large for %s with %lld elements", op, sl_shape_str(t, b, sizeof b),
+                            (long long)numel);
         } else {
             known *= in[d];
         }
@@ -128,10 +132,12 @@ sl_tensor *sl_tensor_reshape_new(const sl_tensor *t, int ndim, const int64_t *si
 sl_tensor *sl_tensor_narrow_new(const sl_tensor *t, int dim, int64_t start, int64_t length)
 {
     if (check_dim("narrow", t, dim) != SL_OK) return NULL;
-    if (start < 0 || length < 0 || start + length > t->size[dim]) {
+    if (start < 0 || length < 0 || start > t->size[dim] || length > t->size[dim] - start) { /* no overflow */
         char b[128];
-        sl_error("narrow: range [%lld, %lld] out of bounds for dim %d of %s", (long long)start + 1,
-                 (long long)(start + length), dim + 1, sl_shape_str(t, b, sizeof b));
+        int64_t end = length > INT64_MAX - start ? INT64_MAX : start + length; /* saturate, for the message */
+        sl_error("narrow: range [%lld, %lld] out of bounds for dim %d of %s",
+                 start == INT64_MAX ? (long long)start : (long long)start + 1, (long long)end, dim + 1,
+                 sl_shape_str(t, b, sizeof b));
         return NULL;
     }
     sl_tensor *v = sl_tensor_view_new(t);

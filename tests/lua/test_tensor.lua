@@ -232,6 +232,11 @@ function TestViews:testViewErrors()
   lu.assertErrorMsgContains('t: needs a 2-d tensor, got [2x3x4]', function() return sslab.zeros(2, 3, 4):t() end)
   lu.assertErrorMsgContains('permute: 0 is not a valid permutation entry for [3x4]', t.permute, t, 0, 1)
   lu.assertErrorMsgContains('expand: cannot expand [3x4] to size 5 in dim 2', t.expand, t, 3, 5)
+  -- huge sizes and ranges are errors, not overflows
+  lu.assertErrorMsgContains('narrow: range [2, 9223372036854775807] out of bounds for dim 1 of [3x4]',
+                            t.narrow, t, 1, 2, math.maxinteger)
+  lu.assertErrorMsgContains('view: new shape is too large for [3x4] with 12 elements', t.view, t, math.maxinteger, 2)
+  lu.assertErrorMsgContains('index 1099511627776 out of range for dim 1 of [3x4]', function() return t[2 ^ 40] end)
   lu.assertErrorMsgContains('sslab.Tensor expected, got number', t.view, 5, 1)
   lu.assertErrorMsgContains('sslab.Tensor expected, got no value', t.view)
 end
