@@ -131,6 +131,7 @@ int64_t sl_tensor_numel(const sl_tensor *t)
 
 bool sl_tensor_is_contiguous(const sl_tensor *t)
 {
+    if (sl_tensor_numel(t) == 0) return true; /* no element to misplace */
     int64_t s = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->size[d] != 1 && t->stride[d] != s) return false;
