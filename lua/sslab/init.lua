@@ -19,6 +19,7 @@ sslab.where = core.Tensor.where
 -- core.nn / core.optim are the raw kernel bindings (reachable as sslab.nn.kernels and
 -- sslab.optim.kernels); sslab.nn and sslab.optim are the Lua layers, loaded below on first use.
 sslab.nn, sslab.optim = nil, nil
+sslab.image = nil -- core.image plus image.grid (lua/sslab/image.lua), loaded on first use
 
 -- Submodules load on first use: sslab.nn, sslab.data, ... (each is lua/sslab/<name>.lua
 -- or lua/sslab/<name>/init.lua). Add a name here to make it reachable as sslab.<name>.
