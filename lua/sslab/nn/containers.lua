@@ -80,7 +80,7 @@ end
 
 function Sequential:backward(x, grad_out)
     local inputs = self._tmp_inputs
-    if not inputs or inputs[1] ~= x then error('Sequential:backward: call forward(x) with the same x first', 2) end
+    if not inputs then error('Sequential:backward: call forward(x) first', 2) end
     local g = grad_out
     for i = #self.modules, 1, -1 do g = call(self, i, 'backward', inputs[i], g) end
     self.grad_input = g
