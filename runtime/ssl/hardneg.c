@@ -7,6 +7,12 @@
  * (descending similarity, ties by lower index) with a stable 4-pass LSD radix
  * sort of (key, index) pairs: O(K) per query, no comparator calls. Queries run
  * in parallel, each with its own random stream, so nothing depends on threads.
+ *
+ * The ranks are drawn exactly from the skew-normal truncated to [0, 1): the
+ * probability of each rank bin [r/K, (r+1)/K) is the density integrated by
+ * Simpson's rule (sl_hardneg_rank_probs), computed once per call, and a draw is
+ * one uniform number and a binary search in the cumulative probabilities. No
+ * rejection loop, so a wide or off-centre distribution costs nothing extra.
  */
 #include "ssl/ssl.h"
 
@@ -18,7 +24,6 @@
 #include "tensor/gemm.h"
 
 #define HN_BLOCK 64
-#define HN_TRIES 64
 
 double sl_skewnorm_draw(sl_rng *rng, double xi, double omega, double alpha)
 {
@@ -60,6 +65,45 @@ static void radix_sort_hi32(uint64_t *a, uint64_t *tmp, int64_t n)
     }
 }
 
+/* Skew-normal density at x: 2/omega phi(z) Phi(alpha z), z = (x - xi) / omega. */
+static double skewnorm_pdf(double x, double xi, double omega, double alpha)
+{
+    const double z = (x - xi) / omega;
+    return 2.0 / omega * exp(-0.5 * z * z) * 0.3989422804014327 * 0.5 * erfc(-alpha * z * 0.7071067811865476);
+}
+
+int sl_hardneg_rank_probs(double *prob, int K, double xi, double omega, double alpha)
+{
+    if (K < 1 || !prob) return sl_error("hardneg_rank_probs: need K >= 1 (got %d) and an output [K]", K);
+    if (!(omega > 0.0) || !isfinite(omega) || !isfinite(xi) || !isfinite(alpha))
+        return sl_error("hardneg_rank_probs: skew-normal xi %g, omega %g, alpha %g: need finite values and omega > 0",
+                        xi, omega, alpha);
+    /* Simpson's rule on each bin [r/K, (r+1)/K) with S subintervals, S even and
+     * large enough that a narrow density (omega << 1/K) is still resolved */
+    double sub = ceil(8.0 / (K * omega));
+    int S = sub < 2.0 ? 2 : sub > 4096.0 ? 4096 : (int)sub;
+    S += S & 1;
+    const double h = 1.0 / ((double)K * S);
+    double total = 0.0;
+    for (int r = 0; r < K; r++) {
+        const double x0 = (double)r / K;
+        double acc = skewnorm_pdf(x0, xi, omega, alpha) + skewnorm_pdf(x0 + S * h, xi, omega, alpha);
+        for (int t = 1; t < S; t++) acc += (t & 1 ? 4.0 : 2.0) * skewnorm_pdf(x0 + t * h, xi, omega, alpha);
+        prob[r] = acc * h / 3.0;
+        total += prob[r];
+    }
+    if (!(total > 0.0) || !isfinite(total)) {
+        /* no representable mass inside [0, 1): all of it at the nearer end */
+        double mean;
+        sl_skewnorm_moments(xi, omega, alpha, &mean, NULL, NULL);
+        for (int r = 0; r < K; r++) prob[r] = 0.0;
+        prob[mean < 0.5 ? 0 : K - 1] = 1.0;
+        return SL_OK;
+    }
+    for (int r = 0; r < K; r++) prob[r] /= total;
+    return SL_OK;
+}
+
 int sl_hardneg_sample(const float *q, const float *queue, int K, int D, int N, int M, double xi, double omega,
                       double alpha, sl_rng *rng, int64_t *idx, int64_t *ranks)
 {
@@ -76,11 +120,15 @@ int sl_hardneg_sample(const float *q, const float *queue, int K, int D, int N, i
     const int QB = N < HN_BLOCK ? N : HN_BLOCK;
     float *knorm = sl_malloc(sizeof(float) * (size_t)K);
     float *sim = sl_malloc(sizeof(float) * (size_t)QB * K);
+    double *cum = sl_malloc(sizeof(double) * (size_t)K);
     uint64_t *sortbuf = sl_malloc(sizeof(uint64_t) * (size_t)nthreads * 2 * K);
-    if (!knorm || !sim || !sortbuf) {
-        sl_free(knorm); sl_free(sim); sl_free(sortbuf);
+    if (!knorm || !sim || !cum || !sortbuf) {
+        sl_free(knorm); sl_free(sim); sl_free(cum); sl_free(sortbuf);
         return sl_error_prefix("hardneg_sample: scratch for queue [%dx%d]", K, D);
     }
+    /* the rank distribution, shared by all queries: cumulative probabilities */
+    sl_hardneg_rank_probs(cum, K, xi, omega, alpha);
+    for (int r = 1; r < K; r++) cum[r] += cum[r - 1];
     for (int j = 0; j < K; j++) {
         const float *r = queue + (int64_t)j * D;
         double s = 0.0;
@@ -89,7 +137,7 @@ int sl_hardneg_sample(const float *q, const float *queue, int K, int D, int N, i
         knorm[j] = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
     }
     const uint64_t seed = rng->seed, ctr = rng->counter;
-    const double delta = alpha / sqrt(1.0 + alpha * alpha), cdelta = sqrt(1.0 - delta * delta);
+    const double top = cum[K - 1];
 
     for (int i0 = 0; i0 < N; i0 += QB) {
         const int nb = N - i0 < QB ? N - i0 : QB;
@@ -105,22 +153,21 @@ int sl_hardneg_sample(const float *q, const float *queue, int K, int D, int N, i
             sl_rng r;
             sl_rng_init(&r, sl_rng_derive(seed, ctr, (uint64_t)i));
             for (int t = 0; t < M; t++) {
-                double x = 0.0;
-                for (int tries = 0; tries < HN_TRIES; tries++) {
-                    const double u0 = sl_rng_normal(&r), v = sl_rng_normal(&r);
-                    x = xi + omega * (delta * fabs(u0) + cdelta * v);
-                    if (x >= 0.0 && x < 1.0) break;
+                const double u = sl_rng_uniform(&r) * top;
+                int lo = 0, hi = K - 1; /* first rank with cum > u */
+                while (lo < hi) {
+                    const int mid = (lo + hi) / 2;
+                    if (cum[mid] > u) hi = mid;
+                    else lo = mid + 1;
                 }
-                if (!(x >= 0.0)) x = 0.0; /* clamped after HN_TRIES failures */
-                int64_t rank = (int64_t)(x * K);
-                if (rank >= K) rank = K - 1;
-                idx[(int64_t)i * M + t] = (int64_t)(items[rank] & 0xFFFFFFFFu);
-                if (ranks) ranks[(int64_t)i * M + t] = rank;
+                idx[(int64_t)i * M + t] = (int64_t)(items[lo] & 0xFFFFFFFFu);
+                if (ranks) ranks[(int64_t)i * M + t] = lo;
             }
         }
     }
     sl_free(knorm);
     sl_free(sim);
+    sl_free(cum);
     sl_free(sortbuf);
     (void)sl_rng_u32(rng); /* advance: the next call gets fresh streams */
     return SL_OK;

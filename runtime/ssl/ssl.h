@@ -247,10 +247,13 @@ double sl_ema_cosine_momentum(double m0, int64_t step, int64_t total);
  * xi (location), omega > 0 (scale) and alpha (shape) are in rank-fraction
  * units, so they do not depend on K. E.g. xi 0, omega 0.3, alpha 4: most draws
  * among the top ~30% (hard and semi-hard), few easy ones; alpha 0 with a large
- * omega is close to uniform. Draws outside [0, 1) are REDRAWN (the distribution
- * is truncated to [0, 1)), up to 64 tries per draw, after which the last draw
- * is clamped into [0, 1). M may equal K ("over-sampling so that each query
- * still contrasts with K negatives").
+ * omega is close to uniform. The distribution is TRUNCATED to [0, 1): rank r is
+ * drawn with probability proportional to the skew-normal density integrated
+ * over [r/K, (r+1)/K) (sl_hardneg_rank_probs), which is exactly "draw x,
+ * redraw while x is outside [0, 1)" without a rejection loop. If no mass at all
+ * is representable inside [0, 1) (e.g. xi = 50), every draw is the end nearer
+ * the distribution's mean (rank 0 or K-1). M may equal K ("over-sampling so
+ * that each query still contrasts with K negatives").
  * Each query's draws come from a stream derived from (rng seed, rng counter,
  * query), so results are deterministic and independent of the thread count;
  * the call advances rng by one draw.
@@ -261,10 +264,14 @@ double sl_skewnorm_draw(sl_rng *rng, double xi, double omega, double alpha);
  *   mean = xi + omega delta sqrt(2/pi),  var = omega^2 (1 - 2 delta^2 / pi),
  *   skew = (4 - pi)/2 (delta sqrt(2/pi))^3 / (1 - 2 delta^2/pi)^(3/2) */
 void sl_skewnorm_moments(double xi, double omega, double alpha, double *mean, double *var, double *skew);
+/* The probability of each rank under the truncated distribution (sums to 1):
+ * what sl_hardneg_sample draws from (for plots and tests). */
+int sl_hardneg_rank_probs(double *prob, /* [K], written */ int K, double xi, double omega, double alpha);
 /* Ranks the queue for each query and draws M negatives per query.
  * idx[i][j] is a 0-based queue row; ranks (OPTIONAL) the drawn rank of it.
  * Queries and keys need not be normalised (cosine uses the key norms; the
- * query norm does not change a ranking). Allocates O(64 K + threads 2 K) scratch. */
+ * query norm does not change a ranking). Allocates scratch (sl_malloc) of
+ * about (4 * 65 + 8 + 16 * threads) K bytes. */
 int sl_hardneg_sample(const float *q,      /* [N x D] */
                       const float *queue,  /* [K x D] (pass the valid rows only) */
                       int K, int D, int N, int M,
