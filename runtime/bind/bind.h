@@ -55,6 +55,7 @@ void sl_bind_random(lua_State *L);
 void sl_bind_nn(lua_State *L);    /* subtable core.nn: the kernels of runtime/nn (lua_nn.c) */
 void sl_bind_optim(lua_State *L); /* subtable core.optim: optimiser updates (lua_optim.c) */
 void sl_bind_checkpoint(lua_State *L); /* sslab.save / sslab.load (lua_checkpoint.c) */
+void sl_bind_ssl(lua_State *L);        /* core.ssl, core.eval: contrastive kernels, kNN (lua_ssl.c) */
 void sl_bind_plot(lua_State *L);       /* core.plot_render: cairo figures (lua_plot.c) */
 void sl_bind_image(lua_State *L);      /* subtable core.image: PNG/JPEG load/save/encode/decode (lua_image.c) */
 void sl_bind_data(lua_State *L);  /* subtable core._data: datasets, readers, listdir, loader (lua_data.c) */

@@ -90,6 +90,7 @@ int luaopen_sslab_core(lua_State *L)
     sl_bind_aug(L);
     sl_bind_image(L);
     sl_bind_plot(L);
+    sl_bind_ssl(L);
     lua_pushcfunction(L, l_set_num_threads), lua_setfield(L, -2, "set_num_threads");
     lua_pushcfunction(L, l_get_num_threads), lua_setfield(L, -2, "get_num_threads");
     lua_pushcfunction(L, l_live_bytes), lua_setfield(L, -2, "memory_in_use");
