@@ -395,7 +395,7 @@ static int l_listdir(lua_State *L)
     }
     closedir(d);
     if (failed) luaL_error(L, "listdir: %s: out of memory", path);
-    qsort(box->e, box->n, sizeof *box->e, entry_cmp);
+    if (box->n > 1) qsort(box->e, box->n, sizeof *box->e, entry_cmp);
     lua_createtable(L, (int)box->n, 0);
     lua_createtable(L, (int)box->n, 0);
     for (size_t i = 0; i < box->n; i++) {
