@@ -13,9 +13,17 @@
  * when OH * OW is small (late ResNet stages, CIFAR-sized inputs).
  * A 1x1, stride-1, unpadded conv on one image uses x itself as the column matrix.
  *
- * Threading: OpenBLAS threads each GEMM; im2col / col2im / staging copies use
- * OpenMP over (image, channel) pairs, which write disjoint outputs, so results
- * do not depend on the thread count.
+ * Threading: OpenBLAS threads each GEMM; the copies between GEMMs (im2col,
+ * col2im, staging) run on the calling thread, deliberately. With the pthread
+ * build of OpenBLAS its workers spin for a while after every GEMM, and OpenMP
+ * workers spin after every parallel region; alternating the two pools chunk by
+ * chunk on 2 cores made training-sized convolutions 2-20x slower in
+ * bench_conv (worst when other processes, e.g. data-loader threads, also want
+ * the cores). The copies are 10-25% of the serial time. If OpenBLAS is ever
+ * the OpenMP build (one shared pool), parallelising the loops over
+ * (image, channel) in im2col/col2im is safe: they write disjoint outputs.
+ * Nothing here depends on the thread count: the chunking is a function of the
+ * geometry and each GEMM's shape is fixed.
  */
 #include "nn/nn.h"
 
@@ -24,8 +32,18 @@
 
 #include "tensor/gemm.h"
 
+/* The copy loops run on short rows of unknown length; GCC's -O2 cost model does
+ * not vectorise them, -O3 does (2x faster im2col/col2im on 28- and 56-wide rows). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CONV_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define CONV_VECTORIZE
+#endif
+
 /* Images share one GEMM until it is at least this many columns wide. */
+#ifndef CONV_TARGET_COLS
 #define CONV_TARGET_COLS 2048
+#endif
 
 int sl_conv2d_geom_init(sl_conv2d_geom *g, int N, int C, int H, int W, int O, int KH, int KW,
                         int stride, int pad)
@@ -102,80 +120,82 @@ static void valid_range(int k, int s, int p, int W, int OW, int *lo, int *hi)
     *hi = h;
 }
 
-static void im2col(const sl_conv2d_geom *g, const float *x, int B, float *col)
+CONV_VECTORIZE static void im2col(const sl_conv2d_geom *g, const float *x, int B, float *col)
 {
     const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
     const int OH = g->OH, OW = g->OW;
-    const int64_t ohw = (int64_t)OH * OW, ld = (int64_t)B * ohw;
-#pragma omp parallel for schedule(static) if ((int64_t)B * C * KH * KW * ohw > 32768)
-    for (int ic = 0; ic < B * C; ic++) {
-        const int i = ic / C, c = ic % C;
-        const float *xp = x + ((int64_t)i * C + c) * H * W;
+    const int64_t chw = (int64_t)C * H * W;
+    /* Row by row of col, so the writes stream; the reads (one plane per image)
+     * come from a chunk of x that is small enough to stay in cache. */
+    float *dst = col;
+    for (int c = 0; c < C; c++)
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++) {
-                float *dst = col + ((int64_t)(c * KH + kh) * KW + kw) * ld + i * ohw;
                 int lo, hi;
                 valid_range(kw, s, p, W, OW, &lo, &hi);
-                for (int oh = 0; oh < OH; oh++, dst += OW) {
-                    int ih = oh * s - p + kh;
-                    if (ih < 0 || ih >= H || lo >= hi) {
-                        memset(dst, 0, sizeof(float) * OW);
-                        continue;
+                for (int i = 0; i < B; i++) {
+                    const float *xp = x + i * chw + (int64_t)c * H * W;
+                    for (int oh = 0; oh < OH; oh++, dst += OW) {
+                        /* plain loops, not memcpy/memset: rows are often only 4-28 floats long */
+                        const int ih = oh * s - p + kh;
+                        if (ih < 0 || ih >= H) {
+                            for (int ow = 0; ow < OW; ow++) dst[ow] = 0.0f;
+                            continue;
+                        }
+                        const int64_t base = (int64_t)ih * W - p + kw; /* + ow * s >= 0 for ow >= lo */
+                        for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+                        if (s == 1)
+                            for (int ow = lo; ow < hi; ow++) dst[ow] = xp[base + ow];
+                        else
+                            for (int ow = lo; ow < hi; ow++) dst[ow] = xp[base + (int64_t)ow * s];
+                        for (int ow = hi; ow < OW; ow++) dst[ow] = 0.0f;
                     }
-                    const float *src = xp + (int64_t)ih * W - p + kw;
-                    for (int ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
-                    if (s == 1)
-                        memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
-                    else
-                        for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow * s];
-                    for (int ow = hi; ow < OW; ow++) dst[ow] = 0.0f;
                 }
             }
-    }
 }
 
-/* dx (B images) = sum of the column entries that im2col copied from each pixel. */
-static void col2im(const sl_conv2d_geom *g, const float *col, int B, float *dx)
+/* dx (B images) = sum of the column entries that im2col copied from each pixel,
+ * accumulated row by row of col in a fixed order. */
+CONV_VECTORIZE static void col2im(const sl_conv2d_geom *g, const float *col, int B, float *dx)
 {
     const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
     const int OH = g->OH, OW = g->OW;
-    const int64_t ohw = (int64_t)OH * OW, ld = (int64_t)B * ohw;
-#pragma omp parallel for schedule(static) if ((int64_t)B * C * KH * KW * ohw > 32768)
-    for (int ic = 0; ic < B * C; ic++) {
-        const int i = ic / C, c = ic % C;
-        float *xp = dx + ((int64_t)i * C + c) * H * W;
-        memset(xp, 0, sizeof(float) * H * W);
+    const int64_t chw = (int64_t)C * H * W;
+    for (int64_t k = 0; k < B * chw; k++) dx[k] = 0.0f;
+    const float *src = col;
+    for (int c = 0; c < C; c++)
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++) {
-                const float *src = col + ((int64_t)(c * KH + kh) * KW + kw) * ld + i * ohw;
                 int lo, hi;
                 valid_range(kw, s, p, W, OW, &lo, &hi);
-                for (int oh = 0; oh < OH; oh++, src += OW) {
-                    int ih = oh * s - p + kh;
-                    if (ih < 0 || ih >= H) continue;
-                    float *dst = xp + (int64_t)ih * W - p + kw;
-                    if (s == 1)
-                        for (int ow = lo; ow < hi; ow++) dst[ow] += src[ow];
-                    else
-                        for (int ow = lo; ow < hi; ow++) dst[ow * s] += src[ow];
+                for (int i = 0; i < B; i++) {
+                    float *xp = dx + i * chw + (int64_t)c * H * W;
+                    for (int oh = 0; oh < OH; oh++, src += OW) {
+                        const int ih = oh * s - p + kh;
+                        if (ih < 0 || ih >= H) continue;
+                        const int64_t base = (int64_t)ih * W - p + kw;
+                        if (s == 1)
+                            for (int ow = lo; ow < hi; ow++) xp[base + ow] += src[ow];
+                        else
+                            for (int ow = lo; ow < hi; ow++) xp[base + (int64_t)ow * s] += src[ow];
+                    }
                 }
             }
-    }
 }
 
 /* stage[o][i*ohw + q] <-> y[i][o][q] for B images. */
-static void stage_from_nchw(const float *y, float *stage, int B, int O, int64_t ohw)
+CONV_VECTORIZE static void stage_from_nchw(const float *y, float *stage, int B, int O, int64_t ohw)
 {
-#pragma omp parallel for schedule(static) if ((int64_t)B * O * ohw > 32768)
     for (int io = 0; io < B * O; io++) {
         int i = io / O, o = io % O;
-        memcpy(stage + (int64_t)o * B * ohw + i * ohw, y + (int64_t)io * ohw, sizeof(float) * ohw);
+        float *dst = stage + (int64_t)o * B * ohw + i * ohw;
+        const float *src = y + (int64_t)io * ohw;
+        for (int64_t q = 0; q < ohw; q++) dst[q] = src[q];
     }
 }
 
-static void stage_to_nchw(const float *stage, float *y, int B, int O, int64_t ohw, const float *bias)
+CONV_VECTORIZE static void stage_to_nchw(const float *stage, float *y, int B, int O, int64_t ohw, const float *bias)
 {
-#pragma omp parallel for schedule(static) if ((int64_t)B * O * ohw > 32768)
     for (int io = 0; io < B * O; io++) {
         int i = io / O, o = io % O;
         const float *src = stage + (int64_t)o * B * ohw + i * ohw;
@@ -184,7 +204,7 @@ static void stage_to_nchw(const float *stage, float *y, int B, int O, int64_t oh
             float b = bias[o];
             for (int64_t q = 0; q < ohw; q++) dst[q] = src[q] + b;
         } else {
-            memcpy(dst, src, sizeof(float) * ohw);
+            for (int64_t q = 0; q < ohw; q++) dst[q] = src[q];
         }
     }
 }
@@ -217,7 +237,6 @@ int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const f
         if (nb == 1) {
             sl_gemm(false, false, O, cols, ckk, 1.0f, weight, ckk, col, cols, 0.0f, yn, cols);
             if (bias) {
-#pragma omp parallel for schedule(static) if (O * ohw > 32768)
                 for (int o = 0; o < O; o++)
                     for (int64_t q = 0; q < ohw; q++) yn[o * ohw + q] += bias[o];
             }
@@ -245,7 +264,6 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
     const bool pointwise = conv2d_pointwise(g);
 
     if (grad_bias) {
-#pragma omp parallel for schedule(static)
         for (int o = 0; o < O; o++) {
             double acc = 0.0;
             for (int n = 0; n < g->N; n++) {
