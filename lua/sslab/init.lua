@@ -12,6 +12,7 @@ local sslab = {}
 for k, v in pairs(core) do sslab[k] = v end
 
 sslab.version = '0.1.0'
+sslab.core = core -- the raw C module (kernels under core.nn, core.ssl, core.eval, ...)
 
 --- sslab.where(cond, a, b): elementwise cond ? a : b (a, b tensors or numbers).
 sslab.where = core.Tensor.where
