@@ -31,7 +31,7 @@ const sl_aug_op *sl_lua_check_aug_ops(lua_State *L, int idx, int *n)
 
 /* {===== reading one op table =========================================== */
 
-/* Field `key` of the op table at idx as a number; def when absent (required if def is NAN-like: use has_def). */
+/* Field `key` of the op table at idx as a number; def when absent and has_def, else required. */
 static double num_field(lua_State *L, int idx, int step, const char *op, const char *key, int has_def, double def)
 {
     lua_getfield(L, idx, key);
