@@ -140,6 +140,7 @@ static void test_hand_computed(void)
     /* 3x3 kernel with padding 1, stride 2 on a 3x3 input: output 2x2, centre tap only on the corner */
     CHECK(sl_conv2d_geom_init(&g, 1, 1, 3, 3, 1, 3, 3, 2, 1) == SL_OK);
     CHECK(g.OH == 2 && g.OW == 2);
+    CHECK(sl_conv2d_workspace_size(&g) <= 64);
     float wc[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
     CHECK(sl_conv2d_forward(&g, x, y, wc, NULL, ws) == SL_OK);
     CHECK(y[0] == 1 && y[1] == 3 && y[2] == 7 && y[3] == 9);
