@@ -324,6 +324,13 @@ function TestResNet:testFlatParameters()
     lu.assertTrue(m.fc.grad_weight:abs():sum() > 0)
     m:zero_grad()
     lu.assertEquals(gflat:abs():max(), 0)
+    -- the first conv may skip its input gradient (nothing before it needs one)
+    m.conv1.no_grad_input = true
+    m:forward(x)
+    lu.assertNil(m:backward(x, sslab.ones(2, 3)))
+    lu.assertTrue(m.conv1.grad_weight:abs():sum() > 0)
+    m.conv1.no_grad_input = nil
+    m:zero_grad()
     -- momentum-encoder update on whole flat tensors
     local k = m:clone()
     lu.assertFalse(k.flat_params == m.flat_params)
