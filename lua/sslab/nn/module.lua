@@ -424,6 +424,25 @@ function Module:clone()
     return c
 end
 
+--- Drop the reusable buffers (output, grad_input and every '_tmp*' field) of self and its
+--- descendants, e.g. before keeping a model around only for its parameters (nn's clearState).
+--- The next forward reallocates them.
+function Module:clear_state()
+    for _, nm in ipairs(self:named_modules()) do
+        local m = nm[2]
+        if getmetatable(m) and m._params then
+            local drop = {}
+            for k in pairs(m) do
+                if k == 'output' or k == 'grad_input' or (type(k) == 'string' and k:sub(1, 4) == '_tmp') then
+                    drop[#drop + 1] = k
+                end
+            end
+            for _, k in ipairs(drop) do m[k] = nil end
+        end
+    end
+    return self
+end
+
 --- One-line description of a leaf (layers override it).
 function Module:describe() return self.__name end
 
