@@ -345,6 +345,13 @@ function TestContainers:testSequential()
     lu.assertEquals(net:get(1), net.fc1)
     lu.assertEquals(net:get('fc2'), net.modules[4])
     lu.assertEquals(net:size(), 4)
+    -- clone uses the custom layer's own clone(); a flattened container refuses new children
+    local c = net:clone()
+    lu.assertFalse(c.scale == net.scale)
+    lu.assertEquals(c.scale.a[1], 1.5)
+    net:flatten_parameters()
+    lu.assertTrue(sslab.nn.kernels.same_storage(net.scale.a, net.flat_params))
+    lu.assertErrorMsgContains('the container is flattened', function() net:add(nn.ReLU()) end)
     -- train/evaluate reach the custom layer
     net:evaluate()
     lu.assertFalse(net.modules[3].training)

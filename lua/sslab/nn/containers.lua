@@ -49,6 +49,9 @@ end
 function Sequential:add(m, name)
     assert(type(m) == 'table' and type(m.forward) == 'function' and type(m.backward) == 'function',
            'Sequential:add: expected a module (a table with forward and backward)')
+    if rawget(self, 'flat_params') then
+        error('Sequential:add: the container is flattened; add children before flatten_parameters()', 2)
+    end
     local i = #self.modules + 1
     self.modules[i] = m
     self.child_names[i] = name or tostring(i - 1)

@@ -401,6 +401,12 @@ local function deep_copy(v, memo)
         return c
     end
     if type(v) ~= 'table' then return v end
+    if not (getmetatable(v) and rawget(v, '_params')) and type(v.forward) == 'function' and
+       type(v.clone) == 'function' then -- a module written without nn.Module: its own clone
+        local c = v:clone()
+        memo[v] = c
+        return c
+    end
     if rawget(v, 'workspace_holder') then -- a shared scratch: share a fresh one in the copy
         local h = {workspace_holder = true}
         memo[v] = h
