@@ -1,6 +1,7 @@
 /* avgpool.c - global average pooling to 1x1 (AdaptiveAvgPool2d(1) then flatten),
  * forward and backward (see nn.h). */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 static int avgpool_check(const void *a, const void *b, int N, int C, int H, int W, const char *op)
 {
@@ -14,7 +15,7 @@ int sl_global_avgpool_forward(const float *x, float *y, int N, int C, int H, int
 {
     if (avgpool_check(x, y, N, C, H, W, "global_avgpool_forward") != SL_OK) return SL_ERR;
     const int64_t planes = (int64_t)N * C, hw = (int64_t)H * W;
-#pragma omp parallel for schedule(static) if (planes * hw > 65536)
+#pragma omp parallel for schedule(static) if (planes * hw > NN_PAR_WORK)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = x + pl * hw;
         double s = 0.0;
@@ -28,7 +29,7 @@ int sl_global_avgpool_backward(const float *grad_y, float *grad_x, int N, int C,
 {
     if (avgpool_check(grad_y, grad_x, N, C, H, W, "global_avgpool_backward") != SL_OK) return SL_ERR;
     const int64_t planes = (int64_t)N * C, hw = (int64_t)H * W;
-#pragma omp parallel for schedule(static) if (planes * hw > 65536)
+#pragma omp parallel for schedule(static) if (planes * hw > NN_PAR_WORK)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float v = grad_y[pl] / (float)hw;
         float *dx = grad_x + pl * hw;

@@ -7,6 +7,7 @@
  * whose partial sums are added in order, so the loss does not depend on threads.
  */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 
@@ -30,7 +31,7 @@ int sl_cross_entropy(const float *logits, const int64_t *target, float *loss, fl
     double partial[CE_MAX_CHUNKS];
     const double s = label_smoothing, invN = 1.0 / N;
 
-#pragma omp parallel for schedule(static) if ((int64_t)N * K > 16384)
+#pragma omp parallel for schedule(static) if ((int64_t)N * K > NN_PAR_WORK_HEAVY)
     for (int ch = 0; ch < nchunks; ch++) {
         double acc = 0.0;
         const int n1 = (ch + 1) * chunk < N ? (ch + 1) * chunk : N;

@@ -5,6 +5,7 @@
  *   ||x|| <  eps:  dx = dy / eps          (the clamp cuts the path through the norm)
  */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 
@@ -26,7 +27,7 @@ static double row_norm(const float *x, int D)
 int sl_l2norm_forward(const float *x, float *y, int N, int D, float eps)
 {
     if (l2norm_check(x, y, N, D, eps, "l2norm_forward") != SL_OK) return SL_ERR;
-#pragma omp parallel for schedule(static) if ((int64_t)N * D > 32768)
+#pragma omp parallel for schedule(static) if ((int64_t)N * D > NN_PAR_WORK)
     for (int n = 0; n < N; n++) {
         const float *xr = x + (int64_t)n * D;
         float *yr = y + (int64_t)n * D;
@@ -41,7 +42,7 @@ int sl_l2norm_backward(const float *x, const float *grad_y, float *grad_x, int N
 {
     if (l2norm_check(x, grad_y, N, D, eps, "l2norm_backward") != SL_OK) return SL_ERR;
     if (!grad_x) return sl_error("l2norm_backward: NULL grad_input, input [%dx%d]", N, D);
-#pragma omp parallel for schedule(static) if ((int64_t)N * D > 32768)
+#pragma omp parallel for schedule(static) if ((int64_t)N * D > NN_PAR_WORK)
     for (int n = 0; n < N; n++) {
         const float *xr = x + (int64_t)n * D, *dyr = grad_y + (int64_t)n * D;
         float *dxr = grad_x + (int64_t)n * D;

@@ -1,6 +1,7 @@
 /* linear.c - fully connected layer y = x W^T + b (W is [out x in], as PyTorch),
  * forward and backward through sl_gemm (see nn.h). */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 #include "tensor/gemm.h"
 
@@ -18,7 +19,7 @@ int sl_linear_forward(const float *x, float *y, const float *weight, const float
         return sl_error("linear_forward: NULL input, output or weight (input [%dx%d], weight [%dx%d])", N, in,
                         out, in);
     if (bias) {
-#pragma omp parallel for schedule(static) if ((int64_t)N * out > 65536)
+#pragma omp parallel for schedule(static) if ((int64_t)N * out > NN_PAR_WORK)
         for (int n = 0; n < N; n++)
             for (int j = 0; j < out; j++) y[(int64_t)n * out + j] = bias[j];
     }
@@ -36,7 +37,7 @@ int sl_linear_backward(const float *x, const float *grad_y, const float *weight,
     if (grad_x) sl_gemm(false, false, N, in, out, 1.0f, grad_y, out, weight, in, 0.0f, grad_x, in);
     if (grad_weight) sl_gemm(true, false, out, in, N, 1.0f, grad_y, out, x, in, 1.0f, grad_weight, in);
     if (grad_bias) {
-#pragma omp parallel for schedule(static) if ((int64_t)N * out > 65536)
+#pragma omp parallel for schedule(static) if ((int64_t)N * out > NN_PAR_WORK)
         for (int j = 0; j < out; j++) {
             double s = 0.0;
             for (int n = 0; n < N; n++) s += grad_y[(int64_t)n * out + j];

@@ -1,6 +1,7 @@
 /* maxpool2d.c - 2-D max pooling with argmax indices, forward and backward (see nn.h).
  * Padding behaves as -inf; a NaN in a window wins (propagates), as in PyTorch. */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,7 +43,7 @@ int sl_maxpool2d_forward(const sl_maxpool2d_geom *g, const float *x, float *y, i
     if (!x || !y) return sl_error("maxpool2d_forward: NULL input or output");
     const int H = g->H, W = g->W, OH = g->OH, OW = g->OW;
     const int64_t planes = (int64_t)g->N * g->C;
-#pragma omp parallel for schedule(static) if (planes * OH * OW * g->KH * g->KW > 32768)
+#pragma omp parallel for schedule(static) if (planes * OH * OW * g->KH * g->KW > NN_PAR_WORK)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = x + pl * H * W;
         for (int oh = 0; oh < OH; oh++)
@@ -82,7 +83,7 @@ int sl_maxpool2d_backward(const sl_maxpool2d_geom *g, const float *grad_y, const
     const int64_t hw = (int64_t)g->H * g->W, ohw = (int64_t)g->OH * g->OW;
     const int64_t planes = (int64_t)g->N * g->C;
     int bad = 0;
-#pragma omp parallel for schedule(static) if (planes * ohw > 32768) reduction(| : bad)
+#pragma omp parallel for schedule(static) if (planes * ohw > NN_PAR_WORK) reduction(| : bad)
     for (int64_t pl = 0; pl < planes; pl++) {
         float *dx = grad_x + pl * hw;
         memset(dx, 0, sizeof(float) * hw);

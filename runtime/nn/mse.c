@@ -2,6 +2,7 @@
  *   loss = sum (x - t)^2 / n,  grad = 2 (x - t) / n.
  * Partial sums over fixed chunks, added in order: independent of thread count. */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 #define MSE_MAX_CHUNKS 1024
 
@@ -13,7 +14,7 @@ int sl_mse(const float *x, const float *target, float *loss, float *grad_x, int6
     const int64_t chunk = (n + nchunks - 1) / nchunks;
     double partial[MSE_MAX_CHUNKS];
     const float g = (float)(2.0 / (double)n);
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > NN_PAR_WORK)
     for (int64_t ch = 0; ch < nchunks; ch++) {
         const int64_t i1 = (ch + 1) * chunk < n ? (ch + 1) * chunk : n;
         double acc = 0.0;

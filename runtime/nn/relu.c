@@ -1,13 +1,14 @@
 /* relu.c - rectified linear unit, forward and backward (see nn.h). In place is
  * fine both ways; backward masks with the forward output (y > 0). */
 #include "nn/nn.h"
+#include "nn/parallel.h"
 
 int sl_relu_forward(const float *x, float *y, int64_t n)
 {
     if (n < 0 || (n > 0 && (!x || !y)))
         return sl_error("relu_forward: bad arguments, [%lld] elements, x %p, y %p", (long long)n,
                         (const void *)x, (void *)y);
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > NN_PAR_WORK)
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return SL_OK;
 }
@@ -16,7 +17,7 @@ int sl_relu_backward(const float *y, const float *grad_y, float *grad_x, int64_t
 {
     if (n < 0 || (n > 0 && (!y || !grad_y || !grad_x)))
         return sl_error("relu_backward: bad arguments, [%lld] elements", (long long)n);
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > NN_PAR_WORK)
     for (int64_t i = 0; i < n; i++) grad_x[i] = y[i] > 0.0f ? grad_y[i] : 0.0f;
     return SL_OK;
 }

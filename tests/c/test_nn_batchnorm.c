@@ -3,6 +3,7 @@
  * reference, finite-difference gradients in training and evaluation, errors. */
 #include "nn/nn.h"
 #include "nn_testutil.h"
+#include "tensor/gemm.h"
 
 static void test_running_stats_hand_computed(void)
 {
@@ -219,6 +220,54 @@ static void test_in_place_and_accumulate(void)
     sl_free(x); sl_free(dy); sl_free(g); sl_free(y); sl_free(z); sl_free(dx); sl_free(dz);
 }
 
+/* Shapes that leave remainders: lanes (spatial 37), channel blocks (C = 70, 1d). */
+static void test_odd_shapes_vs_formula(void)
+{
+    const int shapes[][3] = {{6, 70, 1}, {3, 3, 37}, {2, 5, 16}, {5, 130, 1}};
+    for (int k = 0; k < 4; k++) {
+        const int N = shapes[k][0], C = shapes[k][1], S = shapes[k][2];
+        const int64_t n = (int64_t)N * C * S;
+        float *x = tu_normal(n, 80 + k, 3), *y = tu_zeros(n), *y_ref = tu_zeros(n);
+        for (int64_t i = 0; i < n; i++) x[i] += 5.0f; /* an offset, so the mean matters */
+        float *g = tu_normal(C, 90 + k, 1), *b = tu_normal(C, 95 + k, 1), *sm = tu_zeros(C), *si = tu_zeros(C);
+        sl_batchnorm_params p = sl_batchnorm_defaults(N, C, S);
+        CHECK(sl_batchnorm_forward(&p, x, y, g, b, NULL, NULL, sm, si) == SL_OK);
+        reference_bn(x, y_ref, g, b, N, C, S, p.eps);
+        CHECK_CLOSE("odd shape y vs formula", y, y_ref, n, 1e-5, 1e-5);
+        sl_free(x); sl_free(y); sl_free(y_ref); sl_free(g); sl_free(b); sl_free(sm); sl_free(si);
+    }
+    gradcheck_case(6, 70, 1, 2, false, true, true);
+    gradcheck_case(3, 3, 37, 1, false, true, true);
+}
+
+/* Bit-identical results with 1 and 2 threads, on shapes large enough to go parallel. */
+static void test_thread_independent(void)
+{
+    const int shapes[][3] = {{8, 64, 1024}, {256, 2048, 1}};
+    const int saved = sl_get_num_threads();
+    for (int k = 0; k < 2; k++) {
+        const int N = shapes[k][0], C = shapes[k][1], S = shapes[k][2];
+        const int64_t n = (int64_t)N * C * S;
+        float *x = tu_normal(n, 100 + k, 1), *dy = tu_normal(n, 110 + k, 1), *g = tu_normal(C, 120, 1);
+        float *y[2], *dx[2], *dg[2], *rv[2], *sm = tu_zeros(2 * C), *si = tu_zeros(2 * C);
+        for (int t = 0; t < 2; t++) {
+            sl_set_num_threads(t + 1);
+            y[t] = tu_zeros(n); dx[t] = tu_zeros(n); dg[t] = tu_zeros(C); rv[t] = tu_zeros(2 * C);
+            sl_batchnorm_params p = sl_batchnorm_defaults(N, C, S);
+            p.groups = 2;
+            CHECK(sl_batchnorm_forward(&p, x, y[t], g, NULL, rv[t], rv[t] + C, sm, si) == SL_OK);
+            CHECK(sl_batchnorm_backward(&p, x, dy, dx[t], g, dg[t], NULL, sm, si) == SL_OK);
+        }
+        CHECK(memcmp(y[0], y[1], sizeof(float) * n) == 0);
+        CHECK(memcmp(dx[0], dx[1], sizeof(float) * n) == 0);
+        CHECK(memcmp(dg[0], dg[1], sizeof(float) * C) == 0);
+        CHECK(memcmp(rv[0], rv[1], sizeof(float) * 2 * C) == 0);
+        for (int t = 0; t < 2; t++) { sl_free(y[t]); sl_free(dx[t]); sl_free(dg[t]); sl_free(rv[t]); }
+        sl_free(x); sl_free(dy); sl_free(g); sl_free(sm); sl_free(si);
+    }
+    sl_set_num_threads(saved);
+}
+
 static void test_errors(void)
 {
     float b[64] = {0}, rm[4] = {0}, rv[4] = {1, 1, 1, 1};
@@ -252,6 +301,8 @@ int main(void)
     RUN(test_groups_equal_separate);
     RUN(test_gradcheck);
     RUN(test_in_place_and_accumulate);
+    RUN(test_odd_shapes_vs_formula);
+    RUN(test_thread_independent);
     RUN(test_errors);
     return test_summary();
 }

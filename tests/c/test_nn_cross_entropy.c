@@ -2,6 +2,7 @@
  * label smoothing, finite differences, large logits, target validation. */
 #include "nn/nn.h"
 #include "nn_testutil.h"
+#include "tensor/gemm.h"
 
 static void test_exact(void)
 {
@@ -82,6 +83,24 @@ static void test_many_rows(void)
     sl_free(z); sl_free(t);
 }
 
+static void test_thread_independent(void)
+{
+    const int N = 600, K = 100;
+    float *z = tu_normal((int64_t)N * K, 7, 2), *g[2], l[2];
+    int64_t *t = sl_malloc(sizeof(int64_t) * N);
+    for (int n = 0; n < N; n++) t[n] = (n * 7) % K;
+    const int saved = sl_get_num_threads();
+    for (int k = 0; k < 2; k++) {
+        sl_set_num_threads(k + 1);
+        g[k] = tu_zeros((int64_t)N * K);
+        CHECK(sl_cross_entropy(z, t, &l[k], g[k], N, K, 0.1f) == SL_OK);
+    }
+    sl_set_num_threads(saved);
+    CHECK(l[0] == l[1]);
+    CHECK(memcmp(g[0], g[1], sizeof(float) * N * K) == 0);
+    sl_free(z); sl_free(t); sl_free(g[0]); sl_free(g[1]);
+}
+
 static void test_errors(void)
 {
     float z[6] = {0}, l;
@@ -99,6 +118,7 @@ int main(void)
     RUN(test_exact);
     RUN(test_gradcheck);
     RUN(test_many_rows);
+    RUN(test_thread_independent);
     RUN(test_errors);
     return test_summary();
 }

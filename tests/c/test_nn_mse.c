@@ -27,7 +27,7 @@ static double loss_fn(void *v)
 
 static void test_gradcheck(void)
 {
-    fd_ctx c = {.n = 70000}; /* parallel path */
+    fd_ctx c = {.n = 300000}; /* parallel path */
     c.x = tu_normal(c.n, 1, 1);
     c.t = tu_normal(c.n, 2, 1);
     float *g = tu_zeros(c.n), l;
@@ -35,7 +35,7 @@ static void test_gradcheck(void)
     double ref = 0;
     for (int64_t i = 0; i < c.n; i++) ref += ((double)c.x[i] - c.t[i]) * ((double)c.x[i] - c.t[i]);
     CHECK_NEAR(l, ref / c.n, 1e-6);
-    CHECK_GRAD("mse d/dx", loss_fn, &c, c.x, g, c.n, 0.5f, 1e-7, 1e-2, 30);
+    CHECK_GRAD("mse d/dx", loss_fn, &c, c.x, g, c.n, 0.5f, 5e-7, 1e-2, 10); /* the loss is a float: ~2.4e-7 resolution */
     sl_free(c.x); sl_free(c.t); sl_free(g);
 }
 
