@@ -69,6 +69,7 @@ recipe.common_specs = {
   {'baseline', true, 'also probe the randomly initialised encoder'},
   {'runs', 'runs', 'folder that holds the run folders'},
   {'resume', '', 'continue the run in this folder from its checkpoint'},
+  {'stop_after', 0, 'stop after this epoch (0: run all epochs); --resume continues'},
   {'quiet', false, 'no progress bar'},
 }
 
@@ -273,6 +274,7 @@ function recipe.main(def, argv)
     run = runs.open(cfg.resume)
     local saved = json.decode(run.config_text)
     for k, v in pairs(saved) do if not explicit[k] then cfg[k] = v end end -- the run's settings, but --epochs etc. may extend it
+    if not explicit.stop_after then cfg.stop_after = 0 end
     cfg.resume = ''
   end
   if cfg.threads > 0 then sslab.set_num_threads(cfg.threads) end
@@ -285,7 +287,7 @@ function recipe.main(def, argv)
   if run then
     start_epoch, step = restore(run, parts)
     start_epoch = start_epoch + 1
-    run:truncate_log(function(line) return not (json.decode(line).epoch or 0) or (json.decode(line).epoch or 0) < start_epoch end)
+    run:truncate_file('metrics.jsonl', function(line) return (json.decode(line).epoch or 0) < start_epoch end)
     print(string.format('resuming %s at epoch %d (step %d)', run.dir, start_epoch, step))
   else
     run = runs.create(def.name, cfg, cfg.runs)
@@ -308,10 +310,19 @@ function recipe.main(def, argv)
     end
   end
   local lr_fn = recipe.lr_schedule(cfg, parts.loader:batches_per_epoch())
+  -- Every step's loss, one per line (steps.tsv: step, epoch, loss with 9 digits): a resumed
+  -- run must reproduce these exactly. Lines after the checkpoint's step are dropped first.
+  run:truncate_file('steps.tsv', function(line) return (tonumber(line:match('^(%d+)')) or 0) <= step end)
+  local steps_file = assert(io.open(run:path('steps.tsv'), 'a'))
   local t0 = sslab.clock()
+  local last_epoch = cfg.stop_after > 0 and math.min(cfg.stop_after, cfg.epochs) or cfg.epochs
   train.fit{method = parts.method, loader = parts.loader, optimizer = parts.optimizer, schedule = lr_fn,
-    epochs = cfg.epochs, start_epoch = start_epoch, step = step, quiet = cfg.quiet,
+    epochs = cfg.epochs, last_epoch = last_epoch, start_epoch = start_epoch, step = step, quiet = cfg.quiet,
+    on_step = function(at_step, loss, _, epoch)
+      steps_file:write(string.format('%d\t%d\t%.9g\n', at_step, epoch, loss))
+    end,
     on_epoch = function(epoch, record, at_step)
+      steps_file:flush()
       local more = {}
       if cfg.knn_every > 0 and (epoch % cfg.knn_every == 0 or epoch == cfg.epochs) then
         more.knn_h, more.knn_z = knn_eval(parts, cfg, cfg.knn_train, cfg.knn_test)
@@ -326,6 +337,11 @@ function recipe.main(def, argv)
       return more
     end}
   local train_seconds = sslab.clock() - t0
+  steps_file:close()
+  if last_epoch < cfg.epochs then
+    print(string.format('stopped after epoch %d of %d; continue with --resume %s', last_epoch, cfg.epochs, run.dir))
+    return {recipe = def.name, run = run.dir, stopped_after = last_epoch}
+  end
 
   -- Final evaluation: kNN on the full sets, linear probe on h and z, and the random-init baseline.
   local summary = {recipe = def.name, dataset = parts.dataset, epochs = cfg.epochs, train_seconds = train_seconds}
@@ -346,13 +362,16 @@ function recipe.main(def, argv)
       test_transform = parts.eval_transform, seed = cfg.seed})
     summary.probe_h_top1, summary.probe_h_top5 = 100 * h1, 100 * h5
   end
-  if baseline_method and cfg.probe ~= 'none' then
+  if baseline_method then
     local btr = eval.extract(baseline_method, parts.train_ds, {transform = parts.eval_transform, workers = cfg.workers, batch = 512})
     local bte = eval.extract(baseline_method, parts.test_ds, {transform = parts.eval_transform, workers = cfg.workers, batch = 512})
-    local b1, b5 = eval.linear_probe(btr.h, btr.labels, bte.h, bte.labels, popts)
-    summary.random_probe_h_top1, summary.random_probe_h_top5 = 100 * b1, 100 * b5
     summary.random_knn_h = 100 * eval.knn(btr.h, btr.labels, bte.h, bte.labels, {k = cfg.knn_k, T = cfg.knn_t, classes = classes})
+    if cfg.probe ~= 'none' then
+      local b1, b5 = eval.linear_probe(btr.h, btr.labels, bte.h, bte.labels, popts)
+      summary.random_probe_h_top1, summary.random_probe_h_top5 = 100 * b1, 100 * b5
+    end
   end
+  summary.run = run.dir
   local f = io.open(run:path('summary.json'), 'w')
   f:write(json.encode(summary), '\n')
   f:close()
@@ -362,9 +381,9 @@ function recipe.main(def, argv)
     print(string.format('  linear probe top-1 / top-5  h %6.2f%% / %6.2f%%%s', summary.probe_h_top1, summary.probe_h_top5,
       summary.probe_z_top1 and string.format('   z %6.2f%% / %6.2f%%', summary.probe_z_top1, summary.probe_z_top5) or ''))
   end
-  if summary.random_probe_h_top1 then
-    print(string.format('  random-init encoder         kNN %6.2f%%   linear probe %6.2f%% / %6.2f%%', summary.random_knn_h,
-      summary.random_probe_h_top1, summary.random_probe_h_top5))
+  if summary.random_knn_h then
+    print(string.format('  random-init encoder         kNN h %6.2f%%%s', summary.random_knn_h, summary.random_probe_h_top1 and
+      string.format('   linear probe h %6.2f%% / %6.2f%%', summary.random_probe_h_top1, summary.random_probe_h_top5) or ''))
   end
   print('  run folder: ' .. run.dir .. ' (config.json, metrics.jsonl, checkpoint.safetensors, curves.png, summary.json)')
   return summary

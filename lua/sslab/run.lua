@@ -6,7 +6,7 @@
 --   local run = require('sslab.run').open('runs/mocov2-...')  -- resume: config + checkpoint
 --
 -- Layout: config.json (the resolved settings), metrics.jsonl (one JSON object
--- per line), checkpoint.safetensors (the whole training state, written
+-- per epoch), steps.tsv (step, epoch, loss of every step), checkpoint.safetensors (the whole training state, written
 -- atomically by sslab.save), plots (*.png), and whatever a recipe adds.
 local core = require 'sslab.core'
 local json = require 'sslab.json'
@@ -60,17 +60,17 @@ function Run:log(record)
   f:close()
 end
 
---- Keep only the first `n` lines of metrics.jsonl (a resumed run drops records
---- written after its checkpoint, so the file matches an uninterrupted run).
-function Run:truncate_log(keep)
-  local f = io.open(self:path('metrics.jsonl'), 'r')
+--- Keep only the lines of `file` for which keep(line) is true (a resumed run drops
+--- what was written after its checkpoint, so the files match an uninterrupted run).
+function Run:truncate_file(file, keep)
+  local f = io.open(self:path(file), 'r')
   if not f then return end
   local lines = {}
   for line in f:lines() do
     if keep(line) then lines[#lines + 1] = line end
   end
   f:close()
-  write_file(self:path('metrics.jsonl'), #lines > 0 and table.concat(lines, '\n') .. '\n' or '')
+  write_file(self:path(file), #lines > 0 and table.concat(lines, '\n') .. '\n' or '')
 end
 
 --- Save the training state (name -> tensor) with string metadata, atomically.

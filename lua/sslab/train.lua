@@ -5,7 +5,8 @@
 --     loader = loader,          -- sslab.data.loader with method.views views
 --     optimizer = opt,          -- sslab.optim over m.model
 --     schedule = lr_fn,         -- learning rate as a function of the step (0-based)
---     epochs = 20,
+--     epochs = 20,                          -- the length of the run (labels "epoch e/20")
+--     last_epoch = 20,                      -- stop after this epoch (default: epochs)
 --     start_epoch = 1, step = 0,            -- where a resumed run continues
 --     on_step = function(step, loss, metrics) end,          -- optional
 --     on_epoch = function(epoch, record) return more end,   -- optional: evaluation, checkpoint
@@ -30,7 +31,7 @@ function train.fit(t)
   local step = t.step or 0
   local records = {}
   local per_epoch = loader:batches_per_epoch()
-  for epoch = t.start_epoch or 1, t.epochs do
+  for epoch = t.start_epoch or 1, t.last_epoch or t.epochs do
     method:set_training(true)
     local bar = not t.quiet and progress.new{total = per_epoch, label = string.format('epoch %d/%d', epoch, t.epochs)}
     local loss_sum, acc_sum, n, images = 0, 0, 0, 0
