@@ -6,6 +6,8 @@
  * (0 outside the image). Then, with CKK = C * KH * KW:
  *   forward        Y[O x cols]      = W[O x CKK] @ col[CKK x cols]
  *   grad_weight   dW[O x CKK]     += dY[O x cols] @ col^T
+ *                 (for O <= 64, O <= CKK: dW^T += col @ dY^T into the workspace, added
+ *                 transposed at the end; OpenBLAS runs that 15-40% faster when O is small)
  *   grad_input   dcol[CKK x cols]   = W^T @ dY, then col2im (sum back into x's shape)
  * For one image, Y and dY are exactly y[n] and grad_y[n]. For B > 1 they are
  * [O x B x OHW] staging copies of [B x O x OHW]: the copy costs O(O * cols) while
@@ -96,16 +98,35 @@ static int conv2d_images_per_chunk(const sl_conv2d_geom *g)
 
 static size_t conv2d_pad_size(const sl_conv2d_geom *g, int B);
 
-/* Workspace layout: [col: CKK x cols][stage: O x cols if B > 1][padded input chunk if pad > 0]. */
+/* Accumulate grad_weight transposed (see the top of the file)? */
+static bool conv2d_weight_grad_transposed(const sl_conv2d_geom *g)
+{
+    const int ckk = g->C * g->KH * g->KW;
+    return g->O <= 64 && g->O <= ckk;
+}
+
+/* Workspace layout, offsets in floats: [col: CKK x cols][stage: O x cols if B > 1]
+ * [padded input chunk if pad > 0][grad_weight^T: CKK x O if accumulated transposed]. */
+typedef struct {
+    size_t stage, pad, dwt, total;
+} conv2d_layout;
+
+static conv2d_layout conv2d_workspace_layout(const sl_conv2d_geom *g)
+{
+    const int b = conv2d_images_per_chunk(g);
+    const size_t cols = (size_t)b * g->OH * g->OW, ckk = (size_t)g->C * g->KH * g->KW;
+    const size_t col = (conv2d_pointwise(g) && b == 1) ? 0 : ckk * cols;
+    conv2d_layout l;
+    l.stage = col;
+    l.pad = l.stage + (b > 1 ? (size_t)g->O * cols : 0);
+    l.dwt = l.pad + (col ? conv2d_pad_size(g, b) : 0);
+    l.total = l.dwt + (conv2d_weight_grad_transposed(g) ? (size_t)g->O * ckk : 0);
+    return l;
+}
+
 size_t sl_conv2d_workspace_size(const sl_conv2d_geom *g)
 {
-    size_t b = (size_t)conv2d_images_per_chunk(g);
-    size_t cols = b * (size_t)g->OH * g->OW;
-    size_t ckk = (size_t)g->C * g->KH * g->KW;
-    size_t col = (conv2d_pointwise(g) && b == 1) ? 0 : ckk * cols;
-    size_t stage = b > 1 ? (size_t)g->O * cols : 0;
-    size_t pad = col ? conv2d_pad_size(g, (int)b) : 0;
-    return col + stage + pad;
+    return conv2d_workspace_layout(g).total;
 }
 
 /* {======================================================================
@@ -226,7 +247,8 @@ int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const f
     const int O = g->O, ckk = g->C * g->KH * g->KW, nb = conv2d_images_per_chunk(g);
     const int64_t ohw = (int64_t)g->OH * g->OW, chw = (int64_t)g->C * g->H * g->W;
     const bool pointwise = conv2d_pointwise(g);
-    float *padbuf = workspace ? workspace + (size_t)ckk * nb * ohw + (nb > 1 ? (size_t)O * nb * ohw : 0) : NULL;
+    const conv2d_layout lay = conv2d_workspace_layout(g);
+    float *padbuf = workspace ? workspace + lay.pad : NULL;
     for (int n0 = 0; n0 < g->N; n0 += nb) {
         const int B = g->N - n0 < nb ? g->N - n0 : nb;
         const int cols = (int)(B * ohw);
@@ -244,7 +266,7 @@ int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const f
                     for (int64_t q = 0; q < ohw; q++) yn[o * ohw + q] += bias[o];
             }
         } else {
-            float *stage = workspace + (size_t)ckk * nb * ohw;
+            float *stage = workspace + lay.stage;
             sl_gemm(false, false, O, cols, ckk, 1.0f, weight, ckk, col, cols, 0.0f, stage, cols);
             stage_to_nchw(stage, yn, B, O, ohw, bias);
         }
@@ -279,7 +301,12 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
         }
     }
     if (!grad_x && !grad_weight) return SL_OK;
-    float *padbuf = workspace ? workspace + (size_t)ckk * nb * ohw + (nb > 1 ? (size_t)O * nb * ohw : 0) : NULL;
+    const conv2d_layout lay = conv2d_workspace_layout(g);
+    float *padbuf = workspace ? workspace + lay.pad : NULL;
+    const bool wt = grad_weight && conv2d_weight_grad_transposed(g);
+    float *dwt = wt ? workspace + lay.dwt : NULL; /* [CKK x O] */
+    if (wt)
+        for (int64_t k = 0; k < (int64_t)ckk * O; k++) dwt[k] = 0.0f;
 
     for (int n0 = 0; n0 < g->N; n0 += nb) {
         const int B = g->N - n0 < nb ? g->N - n0 : nb;
@@ -287,7 +314,7 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
         const bool direct = pointwise && B == 1; /* x itself is the column matrix */
         const float *dy = grad_y + n0 * O * ohw;
         if (nb > 1) {
-            float *stage = workspace + (size_t)ckk * nb * ohw;
+            float *stage = workspace + lay.stage;
             stage_from_nchw(dy, stage, B, O, ohw);
             dy = stage;
         }
@@ -297,7 +324,10 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
                 im2col(g, x + n0 * chw, B, workspace, padbuf);
                 col = workspace;
             }
-            sl_gemm(false, true, O, ckk, cols, 1.0f, dy, cols, col, cols, 1.0f, grad_weight, ckk);
+            if (wt)
+                sl_gemm(false, true, ckk, O, cols, 1.0f, col, cols, dy, cols, 1.0f, dwt, O);
+            else
+                sl_gemm(false, true, O, ckk, cols, 1.0f, dy, cols, col, cols, 1.0f, grad_weight, ckk);
         }
         if (grad_x) {
             if (direct) {
@@ -308,6 +338,9 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
             }
         }
     }
+    if (wt)
+        for (int o = 0; o < O; o++)
+            for (int k = 0; k < ckk; k++) grad_weight[(int64_t)o * ckk + k] += dwt[(int64_t)k * O + o];
     return SL_OK;
 }
 
