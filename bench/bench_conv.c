@@ -8,6 +8,9 @@
  *         on preallocated operands: the ceiling im2col + GEMM can approach.
  * and prints GFLOP/s (2 * O * C*KH*KW * N*OH*OW flop per pass) and fwd/gemm.
  *
+ * On the Intel dev machines (CPU model 207) OpenBLAS 0.3.21 does not recognise
+ * the CPU and falls back to its Prescott (SSE3) kernels, 4-5x slower: run with
+ * OPENBLAS_CORETYPE=Cooperlake (the header line shows the setting).
  * With 1 thread it times process CPU time, which a busy shared machine disturbs
  * far less than wall time; with more threads, wall time.
  *
@@ -112,6 +115,8 @@ int main(int argc, char **argv)
     if (threads > 0) sl_set_num_threads(threads);
     else sl_set_num_threads(sl_get_num_threads());
     use_cpu_time = sl_get_num_threads() == 1;
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    printf("OPENBLAS_CORETYPE=%s, ", coretype ? coretype : "(unset)");
     printf("threads %d (%s time), median of %d, ResNet-50 batch %d, CIFAR ResNet-18 w16 batch %d\n", sl_get_num_threads(),
            use_cpu_time ? "CPU" : "wall", reps, batch[0], batch[1]);
     printf("%-30s %9s %7s %7s %7s %7s %8s  (GFLOP/s)\n", "shape", "GFLOP", "fwd", "bwdD", "bwdW", "gemm", "fwd/gemm");
