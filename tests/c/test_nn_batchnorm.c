@@ -2,6 +2,7 @@
  * updates (plain, grouped, interleaved groups), groups == separate BNs, formula
  * reference, finite-difference gradients in training and evaluation, errors. */
 #include "nn/nn.h"
+#include "nn_golden.h"
 #include "nn_testutil.h"
 #include "tensor/gemm.h"
 
@@ -268,6 +269,54 @@ static void test_thread_independent(void)
     sl_set_num_threads(saved);
 }
 
+/* Inputs of tools/gen_nn_golden.py (exact in float). */
+static double xval(int i) { return ((i * 7) % 11 - 5) * 0.25 + ((i * 3) % 4) * 0.125; }
+static double dyval(int i) { return ((i * 5) % 7 - 3) * 0.5; }
+
+static void golden_case(const char *what, int N, int C, int S, int groups, const double *y_ref, const double *dx_ref,
+                        const double *dg_ref, const double *db_ref, const double *rm_ref, const double *rv_ref)
+{
+    const int n = N * C * S;
+    float x[32], dy[32], y[32], dx[32], g[2], b[2], rm[2], rv[2], sm[4], si[4], dg[2] = {0}, db[2] = {0};
+    float yr[32], dxr[32], dgr[2], dbr[2], rmr[2], rvr[2];
+    for (int i = 0; i < n; i++) {
+        x[i] = (float)xval(i);
+        dy[i] = (float)dyval(i);
+        yr[i] = (float)y_ref[i];
+        dxr[i] = (float)dx_ref[i];
+    }
+    for (int c = 0; c < C; c++) {
+        g[c] = 1.5f - 2.0f * c;
+        b[c] = 0.1f * (c + 1);
+        rm[c] = 0.5f * c;
+        rv[c] = 1.0f + c;
+        dgr[c] = (float)dg_ref[c]; dbr[c] = (float)db_ref[c]; rmr[c] = (float)rm_ref[c]; rvr[c] = (float)rv_ref[c];
+    }
+    sl_batchnorm_params p = sl_batchnorm_defaults(N, C, S);
+    p.groups = groups;
+    p.interleaved = true; /* SplitBatchNorm's view(-1, C * G, H, W) */
+    CHECK(sl_batchnorm_forward(&p, x, y, g, b, rm, rv, sm, si) == SL_OK);
+    CHECK(sl_batchnorm_backward(&p, x, dy, dx, g, dg, db, sm, si) == SL_OK);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s y", what);
+    CHECK_CLOSE(buf, y, yr, n, 2e-6, 2e-6);
+    snprintf(buf, sizeof buf, "%s dx", what);
+    CHECK_CLOSE(buf, dx, dxr, n, 2e-6, 2e-6);
+    CHECK_CLOSE("dgamma", dg, dgr, C, 2e-6, 2e-6);
+    CHECK_CLOSE("dbeta", db, dbr, C, 2e-6, 2e-6);
+    CHECK_CLOSE("running_mean", rm, rmr, C, 1e-7, 1e-6);
+    CHECK_CLOSE("running_var", rv, rvr, C, 1e-7, 1e-6);
+}
+
+/* Against PyTorch: BatchNorm2d and MoCo's SplitBatchNorm (tests/c/nn_golden.h). */
+static void test_pytorch_golden(void)
+{
+    golden_case("BatchNorm2d", 3, 2, 4, 1, golden_bn_y, golden_bn_dx, golden_bn_dgamma, golden_bn_dbeta,
+                golden_bn_running_mean, golden_bn_running_var);
+    golden_case("SplitBatchNorm", 4, 2, 2, 2, golden_splitbn_y, golden_splitbn_dx, golden_splitbn_dgamma,
+                golden_splitbn_dbeta, golden_splitbn_running_mean, golden_splitbn_running_var);
+}
+
 static void test_errors(void)
 {
     float b[64] = {0}, rm[4] = {0}, rv[4] = {1, 1, 1, 1};
@@ -302,6 +351,7 @@ int main(void)
     RUN(test_gradcheck);
     RUN(test_in_place_and_accumulate);
     RUN(test_odd_shapes_vs_formula);
+    RUN(test_pytorch_golden);
     RUN(test_thread_independent);
     RUN(test_errors);
     return test_summary();

@@ -1,6 +1,7 @@
 /* test_nn_cross_entropy.c - softmax cross-entropy: exact values with and without
  * label smoothing, finite differences, large logits, target validation. */
 #include "nn/nn.h"
+#include "nn_golden.h"
 #include "nn_testutil.h"
 #include "tensor/gemm.h"
 
@@ -101,6 +102,20 @@ static void test_thread_independent(void)
     sl_free(z); sl_free(t); sl_free(g[0]); sl_free(g[1]);
 }
 
+/* Against PyTorch F.cross_entropy(label_smoothing=0.15) (tests/c/nn_golden.h). */
+static void test_pytorch_golden(void)
+{
+    float z[12], g[12], gr[12], l;
+    int64_t t[3] = {2, 0, 3};
+    for (int i = 0; i < 12; i++) {
+        z[i] = (float)(((i * 3) % 5 - 2) * 0.7);
+        gr[i] = (float)golden_ce_grad[i];
+    }
+    CHECK(sl_cross_entropy(z, t, &l, g, 3, 4, 0.15f) == SL_OK);
+    CHECK_NEAR(l, golden_ce_loss[0], 1e-6);
+    CHECK_CLOSE("cross_entropy grad vs PyTorch", g, gr, 12, 1e-7, 1e-6);
+}
+
 static void test_errors(void)
 {
     float z[6] = {0}, l;
@@ -119,6 +134,7 @@ int main(void)
     RUN(test_gradcheck);
     RUN(test_many_rows);
     RUN(test_thread_independent);
+    RUN(test_pytorch_golden);
     RUN(test_errors);
     return test_summary();
 }
