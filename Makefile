@@ -1,6 +1,6 @@
 # Thin wrapper over CMake. `make run` and `make test` install missing Debian
 # packages (as root), configure, build, then run the main job or the tests.
-DEB_PACKAGES := build-essential cmake pkg-config liblua5.4-dev lua5.4 libopenblas-dev \
+DEB_PACKAGES := build-essential cmake pkg-config liblua5.4-dev lua5.4 libopenblas-dev libopenblas-openmp-dev \
                 libpng-dev libjpeg62-turbo-dev zlib1g-dev lua-unit libreadline-dev libcairo2-dev
 BUILD   ?= build
 JOBS    ?= $(shell nproc)

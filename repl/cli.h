@@ -31,4 +31,7 @@ void sl_repl_run(lua_State *L);
 /* complete.c: install the readline completer (reads globals from L). */
 void sl_complete_install(lua_State *L);
 
+/* tune.c: re-execute once with OPENBLAS_CORETYPE set when OpenBLAS fell back to old kernels. */
+void sl_tune_environment(char **argv);
+
 #endif

@@ -425,6 +425,7 @@ static int pmain(lua_State *L) {
 
 int main(int argc, char **argv) {
   int status, result;
+  sl_tune_environment(argv);
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     sl_cli_message(argv[0], "cannot create state: not enough memory");
