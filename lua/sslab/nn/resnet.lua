@@ -18,6 +18,7 @@
 -- fc as PyTorch's Linear default. Parameter and buffer names match torchvision's state_dict keys.
 -- The model is a Sequential with named children (conv1, bn1, relu, maxpool, layer1..4, avgpool, fc);
 -- model.feature_dim is the width of h. All convolutions share one workspace.
+-- nn.basic_block(cin, planes, stride, opts) / nn.bottleneck_block(...) build one block alone.
 local Module = require 'sslab.nn.module'
 local containers = require 'sslab.nn.containers'
 local Conv2d = require 'sslab.nn.conv'
@@ -135,4 +136,15 @@ local M = {ResNet = ResNet}
 function M.resnet18(opts) return build('resnet18', basic_block, {2, 2, 2, 2}, opts) end
 function M.resnet34(opts) return build('resnet34', basic_block, {3, 4, 6, 3}, opts) end
 function M.resnet50(opts) return build('resnet50', bottleneck, {3, 4, 6, 3}, opts) end
+
+--- A lone block, built as inside the ResNets (names as torchvision's BasicBlock / Bottleneck: conv1, bn1, ...,
+--- downsample.0 / downsample.1 when stride ~= 1 or the widths differ). opts: the ResNet options (those that
+--- matter: bn_*, zero_init_residual, rng). Returns the block (an nn.Residual, not flattened) and its output
+--- channels (planes; planes * 4 for the bottleneck). E.g. nn.bottleneck_block(16, 8, 2) = Bottleneck(16, 8, 2, ds).
+function M.basic_block(cin, planes, stride, opts)
+    return basic_block(options(opts, 'basic_block'), cin, planes, stride or 1)
+end
+function M.bottleneck_block(cin, planes, stride, opts)
+    return bottleneck(options(opts, 'bottleneck_block'), cin, planes, stride or 1)
+end
 return M
