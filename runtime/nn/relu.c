@@ -1,5 +1,7 @@
 /* relu.c - rectified linear unit, forward and backward (see nn.h). In place is
- * fine both ways; backward masks with the forward output (y > 0). */
+ * fine both ways; backward masks with the forward output (y > 0). Both loops load
+ * every operand unconditionally and select, so they vectorise (`omp simd`; a
+ * conditional load of grad_y kept backward scalar and branchy, 9x slower). */
 #include "nn/nn.h"
 #include "nn/parallel.h"
 
@@ -8,8 +10,11 @@ int sl_relu_forward(const float *x, float *y, int64_t n)
     if (n < 0 || (n > 0 && (!x || !y)))
         return sl_error("relu_forward: bad arguments, [%lld] elements, x %p, y %p", (long long)n,
                         (const void *)x, (void *)y);
-#pragma omp parallel for schedule(static) if (n > NN_PAR_WORK)
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (n > NN_PAR_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
     return SL_OK;
 }
 
@@ -17,7 +22,10 @@ int sl_relu_backward(const float *y, const float *grad_y, float *grad_x, int64_t
 {
     if (n < 0 || (n > 0 && (!y || !grad_y || !grad_x)))
         return sl_error("relu_backward: bad arguments, [%lld] elements", (long long)n);
-#pragma omp parallel for schedule(static) if (n > NN_PAR_WORK)
-    for (int64_t i = 0; i < n; i++) grad_x[i] = y[i] > 0.0f ? grad_y[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (n > NN_PAR_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        const float g = grad_y[i];
+        grad_x[i] = y[i] > 0.0f ? g : 0.0f;
+    }
     return SL_OK;
 }
