@@ -178,7 +178,7 @@ local function scaled(shape, w)
 end
 
 local function check_against_torchvision(model, spec, width)
-    local sd, keys = model:state_dict()
+    local sd, keys = model:state_dict_keys()
     local want = parse(spec)
     local want_keys = {}
     for i, e in ipairs(want) do want_keys[i] = e[1] end

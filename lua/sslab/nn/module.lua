@@ -309,10 +309,16 @@ end
 -- state dict
 -- =======================================================================
 
---- Table name -> tensor of parameters and buffers (torchvision names), and the ordered key list.
---- The tensors are the live ones (copy them to keep a snapshot).
+--- Table name -> tensor of parameters and buffers (torchvision names). The tensors are the live
+--- ones (copy them to keep a snapshot). One result, so sslab.save(path, m:state_dict()) works.
 function Module:state_dict()
-    local sd, keys, seen = {}, {}, {}
+    return (self:state_dict_keys())
+end
+
+--- state_dict() and its keys in registration order (parameters and buffers depth first), the
+--- order PyTorch's state_dict() lists them.
+function Module:state_dict_keys()
+    local sd, keys = {}, {}
     walk(self, '', function(r)
         if not sd[r.name] then
             sd[r.name] = r.param
@@ -345,7 +351,7 @@ end
 --- Returns the lists of missing and unexpected keys.
 function Module:load_state_dict(sd, opts)
     local strict = not (opts and opts.strict == false)
-    local mine, keys = self:state_dict()
+    local mine, keys = self:state_dict_keys()
     local missing, unexpected, mismatched = {}, {}, {}
     for _, k in ipairs(keys) do
         local src = sd[k]
