@@ -31,6 +31,7 @@
 #include "nn/nn.h"
 
 #include <limits.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -38,9 +39,11 @@
 #include "tensor/gemm.h"
 
 /* The copy loops run on short rows of unknown length; GCC's -O2 cost model does
- * not vectorise them, -O3 does (2x faster im2col/col2im on 28- and 56-wide rows). */
+ * not vectorise them, -O3 does (2x faster im2col/col2im on 28- and 56-wide rows).
+ * No loop-to-memmove/memset rewriting: a library call per 4..28-float row costs
+ * more than the copy. */
 #if defined(__GNUC__) && !defined(__clang__)
-#define CONV_VECTORIZE __attribute__((optimize("O3")))
+#define CONV_VECTORIZE __attribute__((optimize("O3", "no-tree-loop-distribute-patterns")))
 #else
 #define CONV_VECTORIZE
 #endif
@@ -186,6 +189,45 @@ static size_t conv2d_pad_size(const sl_conv2d_geom *g, int B)
     return g->pad > 0 ? (size_t)B * g->C * (g->H + 2 * g->pad) * (g->W + 2 * g->pad) : 0;
 }
 
+/* Row copies of n floats (n = OW or W, often 4..28: too short for the compiler's
+ * vector loop to pay off, which left im2col half scalar). Whole 16-, 8- or 4-float
+ * blocks, the last one overlapping the previous: no scalar tail and nothing
+ * written outside [d, d + n). */
+CONV_VECTORIZE static inline void copy_row(float *restrict d, const float *restrict s, int n)
+{
+    if (n >= 16) {
+        int k = 0;
+        for (; k + 16 <= n; k += 16) memcpy(d + k, s + k, 16 * sizeof(float));
+        if (k < n) memcpy(d + n - 16, s + n - 16, 16 * sizeof(float));
+    } else if (n >= 8) {
+        memcpy(d, s, 8 * sizeof(float));
+        memcpy(d + n - 8, s + n - 8, 8 * sizeof(float));
+    } else if (n >= 4) {
+        memcpy(d, s, 4 * sizeof(float));
+        memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+    } else {
+        for (int k = 0; k < n; k++) d[k] = s[k];
+    }
+}
+
+/* d[0..n) += s[0..n) in blocks of 16, 8, 4, then single floats (fixed trip
+ * counts, so each block is one vector add). */
+CONV_VECTORIZE static inline void add_row(float *restrict d, const float *restrict s, int n)
+{
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int j = 0; j < 16; j++) d[k + j] += s[k + j];
+    if (k + 8 <= n) {
+        for (int j = 0; j < 8; j++) d[k + j] += s[k + j];
+        k += 8;
+    }
+    if (k + 4 <= n) {
+        for (int j = 0; j < 4; j++) d[k + j] += s[k + j];
+        k += 4;
+    }
+    for (; k < n; k++) d[k] += s[k];
+}
+
 CONV_VECTORIZE static void im2col(const sl_conv2d_geom *g, const float *x, int B, float *col, float *padbuf)
 {
     const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
@@ -196,9 +238,7 @@ CONV_VECTORIZE static void im2col(const sl_conv2d_geom *g, const float *x, int B
         for (int64_t k = 0; k < (int64_t)B * C * php; k++) padbuf[k] = 0.0f;
         for (int64_t ic = 0; ic < (int64_t)B * C; ic++)
             for (int h = 0; h < H; h++) {
-                float *d = padbuf + ic * php + (int64_t)(h + p) * Wp + p;
-                const float *sx = x + (ic * H + h) * W;
-                for (int w = 0; w < W; w++) d[w] = sx[w];
+                copy_row(padbuf + ic * php + (int64_t)(h + p) * Wp + p, x + (ic * H + h) * W, W);
             }
         src = padbuf;
     }
@@ -211,8 +251,7 @@ CONV_VECTORIZE static void im2col(const sl_conv2d_geom *g, const float *x, int B
                 for (int i = 0; i < B; i++) {
                     const float *pp = src + ((int64_t)i * C + c) * php + (int64_t)kh * Wp + kw;
                     if (s == 1)
-                        for (int oh = 0; oh < OH; oh++, dst += OW, pp += Wp)
-                            for (int ow = 0; ow < OW; ow++) dst[ow] = pp[ow];
+                        for (int oh = 0; oh < OH; oh++, dst += OW, pp += Wp) copy_row(dst, pp, OW);
                     else
                         for (int oh = 0; oh < OH; oh++, dst += OW, pp += (int64_t)s * Wp)
                             for (int ow = 0; ow < OW; ow++) dst[ow] = pp[(int64_t)ow * s];
@@ -236,8 +275,7 @@ CONV_VECTORIZE static void col2im(const sl_conv2d_geom *g, const float *col, int
                 for (int i = 0; i < B; i++) {
                     float *pp = acc + ((int64_t)i * C + c) * php + (int64_t)kh * Wp + kw;
                     if (s == 1)
-                        for (int oh = 0; oh < OH; oh++, src += OW, pp += Wp)
-                            for (int ow = 0; ow < OW; ow++) pp[ow] += src[ow];
+                        for (int oh = 0; oh < OH; oh++, src += OW, pp += Wp) add_row(pp, src, OW);
                     else
                         for (int oh = 0; oh < OH; oh++, src += OW, pp += (int64_t)s * Wp)
                             for (int ow = 0; ow < OW; ow++) pp[(int64_t)ow * s] += src[ow];
@@ -245,9 +283,7 @@ CONV_VECTORIZE static void col2im(const sl_conv2d_geom *g, const float *col, int
     if (p > 0)
         for (int64_t ic = 0; ic < (int64_t)B * C; ic++)
             for (int h = 0; h < H; h++) {
-                const float *sp = padbuf + ic * php + (int64_t)(h + p) * Wp + p;
-                float *d = dx + (ic * H + h) * W;
-                for (int w = 0; w < W; w++) d[w] = sp[w];
+                copy_row(dx + (ic * H + h) * W, padbuf + ic * php + (int64_t)(h + p) * Wp + p, W);
             }
 }
 
