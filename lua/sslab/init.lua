@@ -17,17 +17,16 @@ sslab.core = core -- the raw C module (kernels under core.nn, core.ssl, core.eva
 --- sslab.where(cond, a, b): elementwise cond ? a : b (a, b tensors or numbers).
 sslab.where = core.Tensor.where
 
--- core.nn / core.optim are the raw kernel bindings (reachable as sslab.nn.kernels and
--- sslab.optim.kernels); sslab.nn and sslab.optim are the Lua layers, loaded below on first use.
-sslab.nn, sslab.optim = nil, nil
-sslab.image = nil -- core.image plus image.grid (lua/sslab/image.lua), loaded on first use
-
 -- Submodules load on first use: sslab.nn, sslab.data, ... (each is lua/sslab/<name>.lua
 -- or lua/sslab/<name>/init.lua). Add a name here to make it reachable as sslab.<name>.
 local submodules = {
   nn = true, optim = true, schedule = true, data = true, aug = true, image = true, plot = true,
   options = true, progress = true, json = true, train = true, eval = true, ssl = true, repl = true,
 }
+-- Where the C module has a subtable of the same name (core.nn, core.optim, core.ssl,
+-- core.eval, core.image: the raw kernel bindings, still reachable as sslab.core.<name>),
+-- the Lua layer wins: drop the copy so the lazy loader below finds it.
+for name in pairs(submodules) do sslab[name] = nil end
 setmetatable(sslab, {__index = function(t, key)
   if submodules[key] then
     local m = require('sslab.' .. key)

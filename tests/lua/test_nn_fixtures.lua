@@ -78,7 +78,7 @@ end
 -- Compare every BatchNorm buffer of model with refs (name -> tensor), num_batches_tracked exactly.
 local function check_stats(label, model, refs)
     local g = group(label)
-    local sd, keys = model:state_dict()
+    local sd, keys = model:state_dict_keys()
     local nstats = 0
     for _, k in ipairs(keys) do
         if k:match('running_mean$') or k:match('running_var$') then
@@ -164,7 +164,7 @@ function TestNNFixtures:test_resnet18_cifar_width8()
     lu.assertEquals(f.meta.arch, 'resnet18_cifar_w8')
     local model = nn.resnet18{stem = 'cifar', width = 8, num_classes = 10}
     -- the same keys as torchvision's state dict, nothing else
-    local sd, keys = model:state_dict()
+    local sd, keys = model:state_dict_keys()
     local nfix = 0
     for k in pairs(f.sd) do
         nfix = nfix + 1
