@@ -1,9 +1,8 @@
--- recipes/main.lua - the job `make run` runs.
+-- recipes/tour.lua - a two-second tour of the tensor runtime.
 --
--- Until the contrastive-learning recipes land, this is a short tour of the
--- runtime: it draws a seeded three-class Gaussian mixture, fits a softmax
--- regression with plain tensor ops (matmul, broadcasting, reductions) and
--- gradient descent, and prints what it did at each step.
+-- It draws a seeded three-class Gaussian mixture, fits a softmax regression with
+-- plain tensor ops (matmul, broadcasting, reductions) and gradient descent, and
+-- prints what it did at each step.   build/sslab recipes/tour.lua [--steps 100]
 local sslab = require 'sslab'
 
 local cfg = {seed = 1, n = 3000, dim = 16, classes = 3, steps = 60, lr = 0.5}
