@@ -25,6 +25,10 @@ static const shape shapes[] = {
     {2, 3, 6, 6, 2, 3, 3, 3, 2},    /* stride 3 with padding: rows fully in the padding */
     {2, 8, 5, 5, 72, 3, 3, 1, 1},   /* O > 64: grad_weight accumulated untransposed */
     {3, 70, 4, 4, 66, 1, 1, 1, 0},  /* 1x1, O > 64, batched */
+    {5, 6, 9, 9, 4, 3, 3, 1, 1},    /* O < C, stride 1, four parallel groups of images */
+    {3, 4, 6, 7, 4, 3, 3, 1, 0},    /* O == C, no padding, non-square input, uneven groups */
+    {2, 5, 6, 6, 5, 5, 5, 1, 4},    /* padding K - 1 */
+    {2, 4, 46, 45, 4, 3, 3, 1, 1},  /* O == C, one image per GEMM */
 };
 
 static void run_shape(const shape *s, bool with_bias)
@@ -168,29 +172,38 @@ static void test_errors(void)
     CHECK_FAILS(sl_conv2d_backward(&g, NULL, buf, buf, NULL, buf, NULL, buf), "conv2d_backward: NULL");
 }
 
-/* The same answer bit for bit with 1 and 2 threads. */
-static void test_thread_independent(void)
+/* The same answer bit for bit with 1, 2 and 3 threads (7 images make uneven
+ * groups; 3 threads share 4 groups unevenly). */
+static void check_thread_independent(int N, int C, int O)
 {
     sl_conv2d_geom g;
-    CHECK(sl_conv2d_geom_init(&g, 8, 16, 14, 14, 24, 3, 3, 1, 1) == SL_OK);
+    CHECK(sl_conv2d_geom_init(&g, N, C, 14, 14, O, 3, 3, 1, 1) == SL_OK);
     const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * 9, ny = (int64_t)g.N * g.O * g.OH * g.OW;
     float *x = tu_normal(nx, 21, 1), *w = tu_normal(nw, 22, 1), *dy = tu_normal(ny, 23, 1);
     float *ws = sl_malloc(sl_conv2d_workspace_size(&g) * sizeof(float));
-    float *y[2], *dx[2], *dw[2], *db[2];
+    float *y[3], *dx[3], *dw[3], *db[3];
     const int saved = sl_get_num_threads();
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 3; t++) {
         sl_set_num_threads(t + 1);
         y[t] = tu_zeros(ny); dx[t] = tu_zeros(nx); dw[t] = tu_zeros(nw); db[t] = tu_zeros(g.O);
         CHECK(sl_conv2d_forward(&g, x, y[t], w, NULL, ws) == SL_OK);
         CHECK(sl_conv2d_backward(&g, x, dy, w, dx[t], dw[t], db[t], ws) == SL_OK);
     }
     sl_set_num_threads(saved);
-    CHECK(memcmp(y[0], y[1], sizeof(float) * ny) == 0);
-    CHECK(memcmp(dx[0], dx[1], sizeof(float) * nx) == 0);
-    CHECK(memcmp(dw[0], dw[1], sizeof(float) * nw) == 0);
-    CHECK(memcmp(db[0], db[1], sizeof(float) * g.O) == 0);
-    for (int t = 0; t < 2; t++) { sl_free(y[t]); sl_free(dx[t]); sl_free(dw[t]); sl_free(db[t]); }
+    for (int t = 1; t < 3; t++) {
+        CHECK(memcmp(y[0], y[t], sizeof(float) * ny) == 0);
+        CHECK(memcmp(dx[0], dx[t], sizeof(float) * nx) == 0);
+        CHECK(memcmp(dw[0], dw[t], sizeof(float) * nw) == 0);
+        CHECK(memcmp(db[0], db[t], sizeof(float) * g.O) == 0);
+    }
+    for (int t = 0; t < 3; t++) { sl_free(y[t]); sl_free(dx[t]); sl_free(dw[t]); sl_free(db[t]); }
     sl_free(x); sl_free(w); sl_free(dy); sl_free(ws);
+}
+
+static void test_thread_independent(void)
+{
+    check_thread_independent(8, 16, 24);
+    check_thread_independent(7, 16, 16);
 }
 
 int main(void)
