@@ -115,3 +115,41 @@ sl_dtype sl_lua_opt_dtype(lua_State *L, int idx, sl_dtype def)
     static const char *const names[] = {"float32", "uint8", "int64", NULL};
     return (sl_dtype)luaL_checkoption(L, idx, NULL, names);
 }
+
+sl_tensor *sl_lua_positions(lua_State *L, int idx, int64_t limit, const char *what)
+{
+    sl_tensor **slot = sl_lua_new_tensor_slot(L);
+    int64_t n;
+    if (lua_istable(L, idx)) {
+        n = (int64_t)lua_rawlen(L, idx);
+        *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, 1, &n));
+        for (int64_t i = 0; i < n; i++) {
+            lua_rawgeti(L, idx, i + 1);
+            int ok;
+            lua_Integer v = lua_tointegerx(L, -1, &ok);
+            if (!ok) luaL_error(L, "%s entry %I is not an integer", what, (lua_Integer)i + 1);
+            sl_i64(*slot)[i] = v == LUA_MININTEGER ? v : v - 1;
+            lua_pop(L, 1);
+        }
+    } else {
+        sl_tensor *t = sl_lua_check_tensor(L, idx);
+        if (t->dtype != SL_INT64 || t->ndim != 1) {
+            char b[128];
+            luaL_error(L, "%s must be a 1-d int64 tensor or a table, got %s %s", what, sl_dtype_name(t->dtype),
+                       sl_shape_str(t, b, sizeof b));
+        }
+        n = t->size[0];
+        *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, 1, &n));
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = sl_i64(t)[i * t->stride[0]];
+            sl_i64(*slot)[i] = v == INT64_MIN ? v : v - 1;
+        }
+    }
+    for (int64_t i = 0; limit > 0 && i < n; i++) {
+        int64_t v = sl_i64(*slot)[i];
+        if (v < 0 || v >= limit)
+            luaL_error(L, "%s[%I] = %I out of range [1, %I]", what, (lua_Integer)i + 1, (lua_Integer)(v + 1),
+                       (lua_Integer)limit);
+    }
+    return *slot;
+}

@@ -44,6 +44,11 @@ void sl_lua_account(lua_State *L, int64_t nbytes);
 int sl_lua_check_dim(lua_State *L, int idx, int ndim);
 /* Sizes from varargs (3, 4) or one table {3, 4} starting at idx; returns ndim. */
 int sl_lua_check_sizes(lua_State *L, int idx, int64_t *size);
+/* A 0-based int64 [n] copy of a 1-based position list at idx (a table or a 1-d int64
+ * tensor), pushed on the stack (freed by the GC). With limit > 0 every position must lie
+ * in [1, limit]; messages name `what`: "subset: indices entry 3 is not an integer",
+ * "membank_update: positions[2] = 9 out of range [1, 4]". */
+sl_tensor *sl_lua_positions(lua_State *L, int idx, int64_t limit, const char *what);
 /* dtype by name, at idx, default def. */
 sl_dtype sl_lua_opt_dtype(lua_State *L, int idx, sl_dtype def);
 /* The generator argument at idx (an sslab.Generator) or the default one. */

@@ -62,29 +62,6 @@ static void shift_i64(sl_tensor *t, int64_t delta)
     for (int64_t i = 0; i < n; i++) p[i * (t->ndim ? t->stride[0] : 1)] += delta;
 }
 
-/* A 0-based int64 [n] copy of a 1-based index list (table or int64 tensor) at idx, pushed as a tensor. */
-static sl_tensor *index_list(lua_State *L, int idx, const char *what)
-{
-    sl_tensor **slot = sl_lua_new_tensor_slot(L);
-    if (lua_istable(L, idx)) {
-        int64_t n = (int64_t)lua_rawlen(L, idx);
-        *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, 1, &n));
-        for (int64_t i = 0; i < n; i++) {
-            lua_rawgeti(L, idx, i + 1);
-            int ok;
-            sl_i64(*slot)[i] = lua_tointegerx(L, -1, &ok) - 1;
-            if (!ok) luaL_error(L, "%s: entry %I is not an integer", what, (lua_Integer)i + 1);
-            lua_pop(L, 1);
-        }
-    } else {
-        sl_tensor *t = sl_lua_check_tensor(L, idx);
-        if (t->dtype != SL_INT64 || t->ndim != 1) luaL_error(L, "%s: expected a table or a 1-d int64 tensor", what);
-        *slot = sl_lua_check_ptr(L, sl_tensor_clone_new(t));
-        shift_i64(*slot, -1);
-    }
-    return *slot;
-}
-
 /* }===================================================================== */
 
 /* {===== datasets ======================================================== */
@@ -150,7 +127,7 @@ static int d_num_classes(lua_State *L)
 static int d_subset(lua_State *L)
 {
     sl_dataset *ds = check_dataset(L, 1);
-    sl_tensor *ix = index_list(L, 2, "subset");
+    sl_tensor *ix = sl_lua_positions(L, 2, 0, "subset: indices"); /* range checked by sl_dataset_subset */
     sl_dataset **slot = new_dataset_slot(L);
     *slot = sl_lua_check_ptr(L, sl_dataset_subset(ds, sl_i64(ix), ix->size[0]));
     return 1;

@@ -39,20 +39,6 @@ static sl_tensor *opt_arg(lua_State *L, int idx, const char *op, const char *nam
 #define F32(t) ((t) ? sl_f32(t) : NULL)
 #define I64(t) ((t) ? sl_i64(t) : NULL)
 
-/* A 0-based copy of a 1-based int64 position tensor [n] (freed by the GC). */
-static int64_t *zero_based(lua_State *L, sl_tensor *pos, int64_t limit, const char *op, const char *name)
-{
-    int64_t n = pos->size[0];
-    int64_t *out = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *out, 0);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t v = sl_i64(pos)[i] - 1;
-        if (v < 0 || v >= limit)
-            luaL_error(L, "%s: %s[%d] = %d out of range [1, %d]", op, name, (int)i + 1, (int)v + 1, (int)limit);
-        out[i] = v;
-    }
-    return out;
-}
-
 /* loss = infonce(q, k, neg, T, grad_q [, grad_k [, rank [, work]]]) */
 static int l_infonce(lua_State *L)
 {
@@ -148,7 +134,7 @@ static int l_membank_update(lua_State *L)
     sl_tensor *bank = arg(L, 1, "membank_update", "bank", SL_FLOAT32, 2, (int64_t[]){-1, -1});
     sl_tensor *pos = arg(L, 2, "membank_update", "positions", SL_INT64, 1, (int64_t[]){-1});
     sl_tensor *feat = arg(L, 3, "membank_update", "features", SL_FLOAT32, 2, (int64_t[]){pos->size[0], bank->size[1]});
-    int64_t *idx = zero_based(L, pos, bank->size[0], "membank_update", "positions");
+    int64_t *idx = sl_i64(sl_lua_positions(L, 2, bank->size[0], "membank_update: positions"));
     sl_lua_check(L, sl_membank_update(sl_f32(bank), idx, sl_f32(feat), bank->size[0], (int)bank->size[1],
                                       (int)pos->size[0], (float)luaL_checknumber(L, 4)));
     return 0;
@@ -169,12 +155,12 @@ static int l_membank_nce(lua_State *L)
     sl_tensor *feat = arg(L, 1, "membank_nce", "features", SL_FLOAT32, 2, (int64_t[]){-1, -1});
     int64_t B = feat->size[0], D = feat->size[1];
     sl_tensor *bank = arg(L, 2, "membank_nce", "bank", SL_FLOAT32, 2, (int64_t[]){-1, D});
-    sl_tensor *pos = arg(L, 3, "membank_nce", "positions", SL_INT64, 1, (int64_t[]){B});
+    arg(L, 3, "membank_nce", "positions", SL_INT64, 1, (int64_t[]){B});
     sl_tensor *neg = arg(L, 4, "membank_nce", "negatives", SL_INT64, 2, (int64_t[]){B, -1});
     sl_tensor *Z = arg(L, 5, "membank_nce", "Z", SL_FLOAT32, 1, (int64_t[]){1});
     float T = (float)luaL_checknumber(L, 6);
     sl_tensor *grad = opt_arg(L, 7, "membank_nce", "grad", SL_FLOAT32, 2, (int64_t[]){B, D});
-    int64_t *p = zero_based(L, pos, bank->size[0], "membank_nce", "positions");
+    int64_t *p = sl_i64(sl_lua_positions(L, 3, bank->size[0], "membank_nce: positions"));
     float loss;
     sl_lua_check(L, sl_membank_nce(sl_f32(feat), sl_f32(bank), p, sl_i64(neg), sl_f32(Z), &loss, F32(grad), NULL,
                                    bank->size[0], (int)D, (int)B, (int)neg->size[1], T));
@@ -188,12 +174,12 @@ static int l_membank_softmax(lua_State *L)
     sl_tensor *feat = arg(L, 1, "membank_softmax", "features", SL_FLOAT32, 2, (int64_t[]){-1, -1});
     int64_t B = feat->size[0], D = feat->size[1];
     sl_tensor *bank = arg(L, 2, "membank_softmax", "bank", SL_FLOAT32, 2, (int64_t[]){-1, D});
-    sl_tensor *pos = arg(L, 3, "membank_softmax", "positions", SL_INT64, 1, (int64_t[]){B});
+    arg(L, 3, "membank_softmax", "positions", SL_INT64, 1, (int64_t[]){B});
     float T = (float)luaL_checknumber(L, 4);
     sl_tensor *grad = opt_arg(L, 5, "membank_softmax", "grad", SL_FLOAT32, 2, (int64_t[]){B, D});
     sl_tensor *rank = opt_arg(L, 6, "membank_softmax", "rank", SL_INT64, 1, (int64_t[]){B});
     sl_tensor *work = arg(L, 7, "membank_softmax", "work", SL_FLOAT32, 2, (int64_t[]){B, bank->size[0]});
-    int64_t *p = zero_based(L, pos, bank->size[0], "membank_softmax", "positions");
+    int64_t *p = sl_i64(sl_lua_positions(L, 3, bank->size[0], "membank_softmax: positions"));
     float loss;
     sl_lua_check(L, sl_membank_softmax(sl_f32(feat), sl_f32(bank), p, &loss, F32(grad), I64(rank), sl_f32(work),
                                        bank->size[0], (int)D, (int)B, T));
@@ -251,12 +237,12 @@ static int l_knn_scores(lua_State *L)
 {
     sl_tensor *train = arg(L, 1, "knn", "train features", SL_FLOAT32, 2, (int64_t[]){-1, -1});
     int64_t Ntr = train->size[0], D = train->size[1];
-    sl_tensor *labels = arg(L, 2, "knn", "train labels", SL_INT64, 1, (int64_t[]){Ntr});
+    arg(L, 2, "knn", "train labels", SL_INT64, 1, (int64_t[]){Ntr});
     sl_tensor *test = arg(L, 3, "knn", "test features", SL_FLOAT32, 2, (int64_t[]){-1, D});
     lua_Integer C = luaL_checkinteger(L, 4), k = luaL_checkinteger(L, 5);
     double T = luaL_checknumber(L, 6);
     if (C < 1 || C > 1000000) luaL_argerror(L, 4, "number of classes out of range");
-    int64_t *lab0 = zero_based(L, labels, C, "knn", "train labels");
+    int64_t *lab0 = sl_i64(sl_lua_positions(L, 2, C, "knn: train labels"));
     int64_t size[2] = {test->size[0], C};
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_FLOAT32, 2, size));

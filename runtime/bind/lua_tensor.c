@@ -441,39 +441,11 @@ static int t_byte(lua_State *L) { return to_dtype(L, SL_UINT8); }
 
 /* ---- indices (1-based in Lua, 0-based in C) ---------------------------------- */
 
-/* A 0-based int64 copy of a 1-based Lua index tensor or table (pushed on the stack). */
-static sl_tensor *index_arg(lua_State *L, int idx, int64_t limit, const char *op)
-{
-    sl_tensor **slot = sl_lua_new_tensor_slot(L);
-    if (lua_istable(L, idx)) {
-        int64_t n = (int64_t)lua_rawlen(L, idx);
-        *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, 1, &n));
-        for (int64_t i = 0; i < n; i++) {
-            lua_rawgeti(L, idx, i + 1);
-            int ok;
-            sl_i64(*slot)[i] = lua_tointegerx(L, -1, &ok) - 1;
-            if (!ok) luaL_error(L, "%s: index entry %I is not an integer", op, (lua_Integer)i + 1);
-            lua_pop(L, 1);
-        }
-    } else {
-        sl_tensor *ix = sl_lua_check_tensor(L, idx);
-        if (ix->dtype != SL_INT64 || ix->ndim != 1) {
-            char b[128];
-            luaL_error(L, "%s: index must be a 1-d int64 tensor or a table, got %s %s", op, sl_dtype_name(ix->dtype),
-                       sl_shape_str(ix, b, sizeof b));
-        }
-        *slot = sl_lua_check_ptr(L, sl_tensor_new(SL_INT64, 1, ix->size));
-        for (int64_t i = 0; i < ix->size[0]; i++) sl_i64(*slot)[i] = sl_i64(ix)[i * ix->stride[0]] - 1;
-    }
-    (void)limit;
-    return *slot;
-}
-
 static int t_index_select(lua_State *L)
 {
     sl_tensor *t = sl_lua_check_tensor(L, 1);
     int dim = sl_lua_check_dim(L, 2, t->ndim);
-    sl_tensor *ix = index_arg(L, 3, t->size[dim], "index_select");
+    sl_tensor *ix = sl_lua_positions(L, 3, 0, "index_select: index"); /* range checked with the dim */
     sl_tensor **slot = sl_lua_new_tensor_slot(L);
     *slot = sl_lua_check_ptr(L, sl_tensor_index_select_new(t, dim, ix));
     sl_lua_account(L, (*slot)->storage->nbytes);
@@ -484,7 +456,7 @@ static int index_copy_impl(lua_State *L, bool accumulate)
 {
     sl_tensor *t = sl_lua_check_tensor(L, 1);
     int dim = sl_lua_check_dim(L, 2, t->ndim);
-    sl_tensor *ix = index_arg(L, 3, t->size[dim], accumulate ? "index_add_" : "index_copy_");
+    sl_tensor *ix = sl_lua_positions(L, 3, 0, accumulate ? "index_add_: index" : "index_copy_: index");
     sl_tensor *src = sl_lua_check_tensor(L, 4);
     sl_lua_check(L, sl_tensor_index_copy(t, dim, ix, src, accumulate));
     lua_settop(L, 1);
