@@ -45,8 +45,11 @@
 /* {=========================================================================
  * conv2d.c - 2-D convolution (cross-correlation as PyTorch), dilation 1, groups 1.
  * Forward: im2col + sl_gemm (1x1 stride-1 unpadded skips im2col); several images
- * share one GEMM when the output plane is small. Backward: sl_gemm + col2im
- * for grad_input, sl_gemm accumulate for grad_weight.
+ * share one GEMM when the output plane is small. The batch is split into up to 4
+ * groups (fixed by the shapes) run in parallel, each with its own workspace slice
+ * and single-threaded GEMMs. Backward: grad_input is itself a convolution for
+ * stride-1 square kernels with O <= C, else sl_gemm + col2im; grad_weight sums
+ * one partial per group in group order (thread-count independent).
  * ========================================================================= */
 
 typedef struct sl_conv2d_geom {
