@@ -4,6 +4,7 @@
 #include "bind.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -78,8 +79,22 @@ static int l_mkdir(lua_State *L)
     return 1;
 }
 
+/* Tensors of a training step are freed and allocated again at the same sizes every
+ * step. glibc gives large blocks back to the kernel (mmap/trim) on free, so each new
+ * tensor would page-fault its memory in again (measured: a 1024x1024 matmul lost
+ * 25-30% to the fresh output's page faults). Keep freed memory in the heap instead,
+ * as PyTorch's CPU allocator effectively does. */
+static void keep_freed_memory(void)
+{
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's maximum on 64-bit; larger blocks still use mmap */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 int luaopen_sslab_core(lua_State *L)
 {
+    keep_freed_memory();
     lua_newtable(L);
     sl_bind_tensor(L);
     sl_bind_random(L);
