@@ -214,15 +214,26 @@ local function knn_eval(parts, cfg, ntrain, ntest)
   return 100 * h1, 100 * z1, tr, te
 end
 
-local function plot_run(run, records)
+local function plot_run(run, records, steps_per_epoch)
   if not sslab.core.plot_render then return end
   local epochs, loss, knn_h, knn_z = {}, {}, {}, {}
   for i, r in ipairs(records) do
     epochs[i], loss[i] = r.epoch, r.loss
     knn_h[i], knn_z[i] = r.knn_h or 0 / 0, r.knn_z or 0 / 0
   end
+  -- every step's loss (steps.tsv), on an axis of fractional epochs
+  local sx, sy = {}, {}
+  local f = io.open(run:path('steps.tsv'))
+  if f then
+    for line in f:lines() do
+      local step, l = line:match('^(%d+)\t%d+\t(%S+)')
+      if step then sx[#sx + 1], sy[#sy + 1] = tonumber(step) / steps_per_epoch, tonumber(l) end
+    end
+    f:close()
+  end
   sslab.plot.save(run:path('curves.png'), {title = run.dir:match('[^/]+$'), width = 1000, height = 420, panels = {
-    {title = 'training loss', xlabel = 'epoch', ylabel = 'loss', series = {{x = epochs, y = loss, label = 'loss', style = 'both'}}},
+    {title = 'training loss', xlabel = 'epoch', ylabel = 'loss', series = {{x = sx, y = sy, label = 'step', width = 1},
+      {x = epochs, y = loss, label = 'epoch mean', style = 'both'}}},
     {title = 'kNN top-1 (%)', xlabel = 'epoch', ylabel = 'accuracy (%)',
      series = {{x = epochs, y = knn_h, label = 'h (encoder)', style = 'both'},
                {x = epochs, y = knn_z, label = 'z (head)', style = 'both'}}}}})
@@ -333,7 +344,7 @@ function recipe.main(def, argv)
       run:log(record)
       records[#records + 1] = record
       checkpoint(run, parts, epoch, at_step, cfg)
-      plot_run(run, records)
+      plot_run(run, records, parts.loader:batches_per_epoch())
       return more
     end}
   local train_seconds = sslab.clock() - t0
