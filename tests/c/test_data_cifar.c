@@ -5,24 +5,7 @@
 
 #include "data/cifar.h"
 #include "test.h"
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][256];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+#include "test_files.h"
 
 /* n records; record i has label (i + seed) % classes, coarse (i % 20), and
  * pixel p = (i * 7 + p + seed) & 255. */
@@ -187,8 +170,7 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sslab_cifar_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tmpdir_create("cifar") != 0) return 1;
     RUN(test_cifar10_files);
     RUN(test_cifar100_memory);
     RUN(test_many_records_chunked);
@@ -197,8 +179,6 @@ int main(void)
     RUN(test_wrong_kind);
     RUN(test_label_range);
     RUN(test_alloc_failures);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove();
     return test_summary();
 }

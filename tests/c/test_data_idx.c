@@ -6,24 +6,7 @@
 
 #include "data/idx.h"
 #include "test.h"
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+#include "test_files.h"
 
 static void write_gz(const char *path, const void *data, size_t n)
 {
@@ -313,8 +296,7 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sslab_idx_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tmpdir_create("idx") != 0) return 1;
     RUN(test_raw_pair);
     RUN(test_gzip_pair);
     RUN(test_dims_1_to_4);
@@ -328,8 +310,6 @@ int main(void)
     RUN(test_label_range);
     RUN(test_count_mismatch);
     RUN(test_alloc_failures);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove();
     return test_summary();
 }

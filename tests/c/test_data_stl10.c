@@ -5,26 +5,9 @@
 
 #include "data/stl10.h"
 #include "test.h"
+#include "test_files.h"
 
 enum { S = SL_STL10_SIDE, IMG = SL_STL10_IMAGE_BYTES };
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
 
 /* The value of image i, channel c, row y, column x (not symmetric in x, y). */
 static uint8_t pixel(int i, int c, int y, int x) { return (uint8_t)(i * 13 + c * 50 + y + x * 7); }
@@ -164,8 +147,7 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sslab_stl10_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tmpdir_create("stl10") != 0) return 1;
     RUN(test_images_and_labels);
     RUN(test_slices);
     RUN(test_missing);
@@ -173,8 +155,6 @@ int main(void)
     RUN(test_label_range);
     RUN(test_count_mismatch);
     RUN(test_alloc_failures);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove();
     return test_summary();
 }

@@ -9,24 +9,7 @@
 
 #include "io/image.h"
 #include "test.h"
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
+#include "test_files.h"
 
 /* A smooth colour image (JPEG-friendly): gradients plus a soft blob. */
 static sl_tensor *smooth(int c, int h, int w)
@@ -269,8 +252,7 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sslab_jpeg_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (tmpdir_create("jpeg") != 0) return 1;
     RUN(test_round_trip_rgb);
     RUN(test_round_trip_grey_file);
     RUN(test_progressive);
@@ -281,8 +263,6 @@ int main(void)
     RUN(test_bad_arguments);
     RUN(test_too_large);
     RUN(test_alloc_failures);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    tmpdir_remove();
     return test_summary();
 }
