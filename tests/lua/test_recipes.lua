@@ -125,6 +125,24 @@ function test_resume_reproduces_the_uninterrupted_run()
   lu.assertEquals(epochs, {1, 2, 3})
 end
 
+function test_a_head_written_in_lua()
+  -- a recipe passes its own head: any function(in_dim, opts) returning a module
+  local built
+  local head = function(in_dim, opts)
+    built = in_dim
+    return sslab.nn.Sequential{sslab.nn.Linear(in_dim, opts.out), sslab.nn.ReLU(), sslab.nn.Linear(opts.out, opts.out)}
+  end
+  arg = {'--dataset', 'synthetic', '--synthetic_n', '256', '--size', '16', '--width', '8', '--batch', '64', '--dim', '16',
+         '--knn_every', '0', '--knn_k', '10', '--probe', 'none', '--baseline', 'off', '--runs', runs, '--quiet',
+         '--epochs', '1'}
+  local s = require('sslab.recipe').main({name = 'mocov2-luahead', method = require 'sslab.methods.moco',
+    specs = {{'K', 128, 'queue'}, {'m', 0.99, 'momentum'}, {'T', 0.2, 'temperature'}, {'hard_negatives', false, ''},
+             {'hn_xi', 0.0, ''}, {'hn_omega', 0.3, ''}, {'hn_alpha', 4.0, ''}, {'hn_M', 0, ''}},
+    defaults = {head = head}}, arg)
+  lu.assertEquals(built, 64) -- the encoder's feature width (8 x 8)
+  lu.assertTrue(s.knn_h > 0)
+end
+
 function test_options_errors()
   local recipe_lib = require 'sslab.recipe'
   local def = {name = 'mocov2', method = require 'sslab.methods.moco', specs = {{'K', 4096, 'queue'}}}
