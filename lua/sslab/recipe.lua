@@ -202,7 +202,8 @@ end
 
 -- kNN accuracy (%) of h and z on subsets of the train and test sets.
 local function knn_eval(parts, cfg, ntrain, ntest)
-  local opts = {transform = parts.eval_transform, workers = cfg.workers, batch = 512}
+  -- the training batch size, so the modules' buffers are reused rather than reallocated
+  local opts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
   opts.limit = ntrain > 0 and ntrain or nil
   local tr = eval.extract(parts.method, parts.train_ds, opts)
   opts.limit = ntest > 0 and ntest or nil
@@ -374,8 +375,10 @@ function recipe.main(def, argv)
     summary.probe_h_top1, summary.probe_h_top5 = 100 * h1, 100 * h5
   end
   if baseline_method then
-    local btr = eval.extract(baseline_method, parts.train_ds, {transform = parts.eval_transform, workers = cfg.workers, batch = 512})
-    local bte = eval.extract(baseline_method, parts.test_ds, {transform = parts.eval_transform, workers = cfg.workers, batch = 512})
+    local bopts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
+    local btr = eval.extract(baseline_method, parts.train_ds, bopts)
+    local bte = eval.extract(baseline_method, parts.test_ds, bopts)
+    baseline_method.model:clear_state() -- its buffers are not needed any more
     summary.random_knn_h = 100 * eval.knn(btr.h, btr.labels, bte.h, bte.labels, {k = cfg.knn_k, T = cfg.knn_t, classes = classes})
     if cfg.probe ~= 'none' then
       local b1, b5 = eval.linear_probe(btr.h, btr.labels, bte.h, bte.labels, popts)
