@@ -181,16 +181,21 @@ function recipe.optimizer(cfg, model)
   return optim.SGD(model, {lr = cfg.lr, momentum = cfg.momentum, weight_decay = cfg.wd})
 end
 
+--- A new method of recipe def on a freshly initialised encoder (the same weights for
+--- the same seed: the random-init baseline is built this way too).
+function recipe.new_method(def, cfg, train_ds)
+  local encoder = sslab.nn[cfg.arch]{stem = cfg.stem, width = cfg.width, in_channels = train_ds:get(1):size(1),
+                                     bn_splits = cfg.bn_splits, rng = sslab.Generator(cfg.seed)}
+  local mcfg = setmetatable({dataset_size = #train_ds, num_classes = #train_ds.classes}, {__index = cfg})
+  return def.method.new(mcfg, encoder)
+end
+
 --- Build everything a run needs from the resolved settings.
 function recipe.build(def, cfg)
   local train_ds, test_ds, dataset = recipe.datasets_of(cfg)
   local stats = recipe.datasets[dataset]
   local side = cfg.size > 0 and cfg.size or stats.side
-  local channels = train_ds:get(1):size(1)
-  local encoder = sslab.nn[cfg.arch]{stem = cfg.stem, width = cfg.width, in_channels = channels,
-                                     bn_splits = cfg.bn_splits, rng = sslab.Generator(cfg.seed)}
-  local mcfg = setmetatable({dataset_size = #train_ds, num_classes = #train_ds.classes}, {__index = cfg})
-  local method = def.method.new(mcfg, encoder)
+  local method = recipe.new_method(def, cfg, train_ds)
   local view = recipe.augmentation(cfg, stats, side)
   local transform = method.views == 2 and sslab.aug.two_views(view) or view
   local loader = sslab.data.loader(train_ds, {batch = cfg.batch, shuffle = true, drop_last = true,
@@ -292,10 +297,7 @@ function recipe.main(def, argv)
   if cfg.threads > 0 then sslab.set_num_threads(cfg.threads) end
   sslab.manual_seed(cfg.seed)
   local parts = recipe.build(def, cfg)
-  local baseline_method = cfg.baseline and parts.method.embed and def.method.new(
-    setmetatable({dataset_size = #parts.train_ds, num_classes = #parts.train_ds.classes}, {__index = cfg}),
-    sslab.nn[cfg.arch]{stem = cfg.stem, width = cfg.width, in_channels = parts.train_ds:get(1):size(1),
-                       bn_splits = cfg.bn_splits, rng = sslab.Generator(cfg.seed)}) or nil
+  local baseline_method = cfg.baseline and recipe.new_method(def, cfg, parts.train_ds) or nil
   if run then
     start_epoch, step = restore(run, parts)
     start_epoch = start_epoch + 1
