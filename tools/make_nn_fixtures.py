@@ -78,29 +78,8 @@ DT = {torch.float32: ("F32", 4), torch.int64: ("I64", 8)}
 DT_BACK = {"F32": torch.float32, "I64": torch.int64, "U8": torch.uint8}
 
 
-def write_safetensors(path, tensors, metadata):
-    """8-byte little-endian header length, JSON header (padded with spaces to
-    a multiple of 8), then the raw little-endian row-major data (as tools/make_fixtures.py)."""
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name in sorted(tensors, key=lambda n: (-DT[tensors[n].dtype][1], n)):
-        t = tensors[name].detach().contiguous().cpu()
-        dtype, size = DT[t.dtype]
-        data = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        assert len(data) == t.numel() * size
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    print("wrote %s (%d bytes, %d tensors)" % (path, 8 + len(h) + offset, len(tensors)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import write_safetensors  # noqa: E402  (the one pure-Python writer)
 
 
 def read_safetensors(path):
