@@ -51,41 +51,23 @@ int sl_image_decode(const uint8_t *buf, size_t n, const char *name, sl_tensor **
     return sl_error("image: %s: unknown format (not PNG or JPEG; first bytes %s)", name, hex);
 }
 
-int sl_image_load(const char *path, sl_tensor **out)
+/* Read the whole file, then decode it with `decode` (messages name the file). */
+static int load_with(const char *path, const char *what, sl_tensor **out,
+                     int (*decode)(const uint8_t *, size_t, const char *, sl_tensor **))
 {
     *out = NULL;
     uint8_t *buf;
     size_t n;
-    int rc = sl_file_read(path, "image", &buf, &n, max_file_bytes);
+    int rc = sl_file_read(path, what, &buf, &n, max_file_bytes);
     if (rc != SL_OK) return rc;
-    rc = sl_image_decode(buf, n, path, out);
+    rc = decode(buf, n, path, out);
     sl_free(buf);
     return rc;
 }
 
-int sl_png_load(const char *path, sl_tensor **out)
-{
-    *out = NULL;
-    uint8_t *buf;
-    size_t n;
-    int rc = sl_file_read(path, "png", &buf, &n, max_file_bytes);
-    if (rc != SL_OK) return rc;
-    rc = sl_png_decode(buf, n, path, out);
-    sl_free(buf);
-    return rc;
-}
-
-int sl_jpeg_load(const char *path, sl_tensor **out)
-{
-    *out = NULL;
-    uint8_t *buf;
-    size_t n;
-    int rc = sl_file_read(path, "jpeg", &buf, &n, max_file_bytes);
-    if (rc != SL_OK) return rc;
-    rc = sl_jpeg_decode(buf, n, path, out);
-    sl_free(buf);
-    return rc;
-}
+int sl_image_load(const char *path, sl_tensor **out) { return load_with(path, "image", out, sl_image_decode); }
+int sl_png_load(const char *path, sl_tensor **out) { return load_with(path, "png", out, sl_png_decode); }
+int sl_jpeg_load(const char *path, sl_tensor **out) { return load_with(path, "jpeg", out, sl_jpeg_decode); }
 
 int sl_png_save(const char *path, const sl_tensor *img)
 {
