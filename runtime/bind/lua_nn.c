@@ -100,6 +100,19 @@ static void expect_ndim(lua_State *L, const char *op, const char *what, const sl
  * conv2d
  * ======================================================================= */
 
+/* nn.conv2d_winograd([on]) -> whether 3x3 stride-1 padding-1 convolutions use
+ * Winograd F(2x2, 3x3) (before the change, when `on` is given). */
+static int l_conv2d_winograd(lua_State *L)
+{
+    const bool was = sl_conv2d_get_winograd();
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TBOOLEAN);
+        sl_conv2d_set_winograd(lua_toboolean(L, 1));
+    }
+    lua_pushboolean(L, was);
+    return 1;
+}
+
 /* nn.conv2d_geometry(N, C, H, W, O, KH, KW, stride, pad) -> OH, OW, workspace floats */
 static int l_conv2d_geometry(lua_State *L)
 {
@@ -552,6 +565,7 @@ static int l_same_storage(lua_State *L)
 
 static const luaL_Reg nn_functions[] = {
     {"conv2d_geometry", l_conv2d_geometry},
+    {"conv2d_winograd", l_conv2d_winograd},
     {"conv2d_forward", l_conv2d_forward},
     {"conv2d_backward", l_conv2d_backward},
     {"batchnorm_forward", l_batchnorm_forward},

@@ -36,6 +36,7 @@
 #include <omp.h>
 #endif
 
+#include "nn/conv2d_winograd.h"
 #include "tensor/gemm.h"
 
 /* The copy loops run on short rows of unknown length; GCC's -O2 cost model does
@@ -54,9 +55,7 @@
 #endif
 
 /* The batch is split into at most this many groups of images, run in parallel. */
-#ifndef CONV_GROUPS
-#define CONV_GROUPS 4
-#endif
+#define CONV_GROUPS SL_CONV2D_GROUPS
 
 int sl_conv2d_geom_init(sl_conv2d_geom *g, int N, int C, int H, int W, int O, int KH, int KW,
                         int stride, int pad)
@@ -206,6 +205,7 @@ static int conv2d_team(const sl_conv2d_geom *g)
 
 size_t sl_conv2d_workspace_size(const sl_conv2d_geom *g)
 {
+    if (sl_conv2d_winograd_applies(g)) return sl_conv2d_winograd_workspace_size(g);
     return conv2d_workspace_layout(g).total;
 }
 
@@ -398,6 +398,7 @@ int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const f
     if (!workspace && sl_conv2d_workspace_size(g) > 0)
         return sl_error("conv2d_forward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
 
+    if (sl_conv2d_winograd_applies(g)) return sl_conv2d_winograd_forward(g, x, y, weight, bias, workspace);
     const conv2d_layout lay = conv2d_workspace_layout(g);
     const int G = conv2d_groups(g), team = conv2d_team(g);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
@@ -483,6 +484,8 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
         }
     }
     if (!grad_x && !grad_weight) return SL_OK;
+    if (sl_conv2d_winograd_applies(g))
+        return sl_conv2d_winograd_backward(g, x, grad_y, weight, grad_x, grad_weight, workspace);
     const conv2d_layout lay = conv2d_workspace_layout(g);
     const int G = conv2d_groups(g), team = conv2d_team(g);
     const bool wt = grad_weight && conv2d_weight_grad_transposed(g);

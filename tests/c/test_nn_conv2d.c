@@ -1,5 +1,6 @@
-/* test_nn_conv2d.c - conv2d: im2col+GEMM path vs direct loops, finite-difference
- * gradients, hand-computed cases, shape errors, thread-count independence. */
+/* test_nn_conv2d.c - conv2d: im2col+GEMM and Winograd paths vs direct loops,
+ * finite-difference gradients, hand-computed cases, shape errors, thread-count
+ * independence. */
 #include <omp.h>
 
 #include "nn/nn.h"
@@ -29,6 +30,12 @@ static const shape shapes[] = {
     {3, 4, 6, 7, 4, 3, 3, 1, 0},    /* O == C, no padding, non-square input, uneven groups */
     {2, 5, 6, 6, 5, 5, 5, 1, 4},    /* padding K - 1 */
     {2, 4, 46, 45, 4, 3, 3, 1, 1},  /* O == C, one image per GEMM */
+    /* Winograd F(2x2, 3x3): 3x3, stride 1, padding 1, C and O >= 8 */
+    {3, 16, 7, 7, 16, 3, 3, 1, 1},  /* odd plane (last tile row/column cropped), uneven groups */
+    {5, 20, 6, 9, 12, 3, 3, 1, 1},  /* C, O not whole 16-float vectors, O < C */
+    {2, 9, 1, 1, 40, 3, 3, 1, 1},   /* 1x1 plane: one tile, mostly padding */
+    {20, 8, 32, 31, 8, 3, 3, 1, 1}, /* groups of 5 images walked in chunks of 4 + 1 */
+    {4, 33, 4, 4, 70, 3, 3, 1, 1},  /* O > C, many channels over a 2x2-tile plane */
 };
 
 static void run_shape(const shape *s, bool with_bias)
@@ -98,7 +105,8 @@ static double conv_loss(void *p)
 
 static void test_gradcheck(void)
 {
-    const shape cases[] = {{2, 3, 6, 5, 4, 3, 3, 2, 1}, {3, 2, 4, 4, 3, 1, 1, 1, 0}, {1, 2, 5, 7, 2, 3, 2, 1, 1}};
+    const shape cases[] = {{2, 3, 6, 5, 4, 3, 3, 2, 1}, {3, 2, 4, 4, 3, 1, 1, 1, 0}, {1, 2, 5, 7, 2, 3, 2, 1, 1},
+                           {2, 8, 5, 6, 9, 3, 3, 1, 1} /* Winograd */};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const shape *s = &cases[k];
         fd_ctx c;
@@ -202,8 +210,37 @@ static void check_thread_independent(int N, int C, int O)
 
 static void test_thread_independent(void)
 {
+    check_thread_independent(8, 16, 24); /* Winograd */
+    check_thread_independent(7, 16, 16);
+    sl_conv2d_set_winograd(false); /* im2col + GEMM */
     check_thread_independent(8, 16, 24);
     check_thread_independent(7, 16, 16);
+    sl_conv2d_set_winograd(true);
+}
+
+/* The two paths of a Winograd-shaped convolution agree (each also matches the
+ * direct loops above; this checks the switch and the workspace sizes). */
+static void test_winograd_switch(void)
+{
+    sl_conv2d_geom g;
+    CHECK(sl_conv2d_geom_init(&g, 6, 16, 9, 10, 24, 3, 3, 1, 1) == SL_OK);
+    const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * 9, ny = (int64_t)g.N * g.O * g.OH * g.OW;
+    float *x = tu_normal(nx, 31, 1), *w = tu_normal(nw, 32, 1), *dy = tu_normal(ny, 33, 1);
+    float *y[2], *dx[2], *dw[2];
+    for (int k = 0; k < 2; k++) {
+        sl_conv2d_set_winograd(k == 0);
+        float *ws = sl_malloc(sl_conv2d_workspace_size(&g) * sizeof(float));
+        y[k] = tu_zeros(ny); dx[k] = tu_zeros(nx); dw[k] = tu_zeros(nw);
+        CHECK(sl_conv2d_forward(&g, x, y[k], w, NULL, ws) == SL_OK);
+        CHECK(sl_conv2d_backward(&g, x, dy, w, dx[k], dw[k], NULL, ws) == SL_OK);
+        sl_free(ws);
+    }
+    sl_conv2d_set_winograd(true);
+    CHECK_CLOSE("winograd vs gemm forward", y[0], y[1], ny, 1e-4, 1e-4);
+    CHECK_CLOSE("winograd vs gemm grad_x", dx[0], dx[1], nx, 1e-4, 1e-4);
+    CHECK_CLOSE("winograd vs gemm grad_weight", dw[0], dw[1], nw, 1e-4, 1e-4);
+    for (int k = 0; k < 2; k++) { sl_free(y[k]); sl_free(dx[k]); sl_free(dw[k]); }
+    sl_free(x); sl_free(w); sl_free(dy);
 }
 
 int main(void)
@@ -213,5 +250,6 @@ int main(void)
     RUN(test_hand_computed);
     RUN(test_errors);
     RUN(test_thread_independent);
+    RUN(test_winograd_switch);
     return test_summary();
 }

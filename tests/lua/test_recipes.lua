@@ -48,7 +48,7 @@ local function instance_knn(method_name, cfg_extra, steps)
     return sslab.stack(imgs), sslab.tensor(labels, 'int64')
   end
   local xtr, ytr = views(11, 4)
-  local xte, yte = views(12, 2)
+  local xte, yte = views(12, 6) -- 288 test views: one view is 0.35 points of kNN accuracy
   local cfg = {seed = 1, head = 'mlp', head_hidden = 64, dim = 32, K = 128, m = 0.99, T = 0.2, bn_splits = 1}
   for k, v in pairs(cfg_extra or {}) do cfg[k] = v end
   local method = ssl_method.new(cfg, sslab.nn.resnet18{stem = 'cifar', width = 8, rng = sslab.Generator(1)})
@@ -79,7 +79,9 @@ function test_mocov2_learns_the_pretext_task()
 end
 
 function test_simclr_learns_view_invariance()
-  local before, after = instance_knn('simclr', {T = 0.5}, 120)
+  -- 200 steps: after 120 the result still depended on the seed (seed 4: 17.7% -> 18.8%);
+  -- at 200, seeds 1-5 end at 27-32% from 14-18%.
+  local before, after = instance_knn('simclr', {T = 0.5}, 200)
   print(string.format('simclr: instance kNN %.1f%% -> %.1f%%', before, after))
   lu.assertTrue(after > before + 3 and after > 1.15 * before,
     string.format('kNN %.1f%% not clearly above the random init %.1f%%', after, before))

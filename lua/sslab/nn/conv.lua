@@ -54,14 +54,15 @@ local function geometry(self, x)
     end
     local N, C, H, W = x:size(1), x:size(2), x:size(3), x:size(4)
     local g = self._tmp_geom
-    if not (g and g.N == N and g.C == C and g.H == H and g.W == W) then
+    local winograd = knn.conv2d_winograd() -- the workspace size depends on the algorithm
+    if not (g and g.N == N and g.C == C and g.H == H and g.W == W and g.winograd == winograd) then
         if C ~= self.in_channels then
             error(string.format('Conv2d: input %s has %d channels, expected %d', util.shape_str(x), C,
                                 self.in_channels), 3)
         end
         local OH, OW, ws = knn.conv2d_geometry(N, C, H, W, self.out_channels, self.kh, self.kw, self.stride,
                                                self.padding)
-        g = {N = N, C = C, H = H, W = W, OH = OH, OW = OW, ws = ws}
+        g = {N = N, C = C, H = H, W = W, OH = OH, OW = OW, ws = ws, winograd = winograd}
         self._tmp_geom = g
     end
     local holder = self._workspace
