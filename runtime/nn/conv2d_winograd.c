@@ -243,18 +243,79 @@ static inline void wg_store(float *p, wg_vec v)
     memcpy(p, &v, sizeof v);
 }
 
-/* dst[(r0 + h) * row + (c0 + w) * Cp + c] = src[c][h][w]: one [C x H x W] image into a
- * channel-minor plane whose pixel (h, w) sits at row r0 + h, column c0 + w. */
-WG_VECTORIZE static void wg_to_channel_minor(const float *restrict src, int C, int H, int W, float *restrict dst,
-                                            int64_t row, int Cp, int r0, int c0)
+/* In-place transpose of a 16 x 16 block held in 16 vectors: four rounds of
+ * "perfect shuffle" (row 2i <- low halves of rows i and i + 8 interleaved, row
+ * 2i + 1 <- high halves), one two-source permute per row and round. */
+static inline void wg_transpose16(wg_vec r[16])
 {
-    const int64_t HW = (int64_t)H * W;
-    for (int h = 0; h < H; h++)
-        for (int w = 0; w < W; w++) {
-            float *d = dst + (r0 + h) * row + (int64_t)(c0 + w) * Cp;
-            const float *s = src + (int64_t)h * W + w;
-            for (int c = 0; c < C; c++) d[c] = s[c * HW];
+    typedef int wg_idx __attribute__((vector_size(64)));
+    const wg_idx lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+    const wg_idx hi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    for (int round = 0; round < 4; round++) {
+        wg_vec t[16];
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = __builtin_shuffle(r[i], r[i + 8], lo);
+            t[2 * i + 1] = __builtin_shuffle(r[i], r[i + 8], hi);
         }
+        memcpy(r, t, sizeof t);
+    }
+}
+
+/* Where pixel p of a W-wide plane lands in a channel-minor plane whose pixel
+ * (h, w) sits at row r0 + h, column c0 + w (rows `row` floats, pixels Cp). */
+static inline int64_t wg_pixel_at(int64_t p, int W, int64_t row, int Cp, int r0, int c0)
+{
+    return (r0 + p / W) * row + (c0 + p % W) * (int64_t)Cp;
+}
+
+/* dst[pixel (h, w)][c] = src[c][h][w]: one [C x H x W] image into a channel-minor
+ * plane (see wg_pixel_at), 16 x 16 blocks through registers. */
+static void wg_to_channel_minor(const float *restrict src, int C, int H, int W, float *restrict dst, int64_t row,
+                                int Cp, int r0, int c0)
+{
+    const int64_t HW = (int64_t)H * W, P16 = HW / 16 * 16;
+    const int C16 = C / 16 * 16;
+    for (int c = 0; c < C16; c += 16) {
+        for (int64_t p = 0; p < P16; p += 16) {
+            wg_vec r[16];
+            for (int i = 0; i < 16; i++) r[i] = wg_load(src + (c + i) * HW + p);
+            wg_transpose16(r);
+            for (int j = 0; j < 16; j++) wg_store(dst + wg_pixel_at(p + j, W, row, Cp, r0, c0) + c, r[j]);
+        }
+        for (int64_t p = P16; p < HW; p++) {
+            float *d = dst + wg_pixel_at(p, W, row, Cp, r0, c0);
+            for (int i = c; i < c + 16; i++) d[i] = src[i * HW + p];
+        }
+    }
+    for (int64_t p = 0; p < HW && C16 < C; p++) {
+        float *d = dst + wg_pixel_at(p, W, row, Cp, r0, c0);
+        for (int i = C16; i < C; i++) d[i] = src[i * HW + p];
+    }
+}
+
+/* dst[o][h][w] = src[pixel (h, w)][o] + bias[o]: the inverse of wg_to_channel_minor
+ * for an [O x H x W] image read from a channel-minor plane (r0 = c0 = 0). */
+static void wg_from_channel_minor(const float *restrict src, int64_t row, int Op, int O, int H, int W,
+                                  const float *bias, float *restrict dst)
+{
+    const int64_t HW = (int64_t)H * W, P16 = HW / 16 * 16;
+    const int O16 = O / 16 * 16;
+    for (int o = 0; o < O16; o += 16) {
+        for (int64_t p = 0; p < P16; p += 16) {
+            wg_vec r[16];
+            for (int j = 0; j < 16; j++) r[j] = wg_load(src + wg_pixel_at(p + j, W, row, Op, 0, 0) + o);
+            wg_transpose16(r);
+            for (int i = 0; i < 16; i++) wg_store(dst + (o + i) * HW + p, r[i] + (bias ? bias[o + i] : 0.0f));
+        }
+        for (int64_t p = P16; p < HW; p++) {
+            const float *s = src + wg_pixel_at(p, W, row, Op, 0, 0);
+            for (int i = o; i < o + 16; i++) dst[i * HW + p] = s[i] + (bias ? bias[i] : 0.0f);
+        }
+    }
+    for (int64_t p = 0; p < HW && O16 < O; p++) {
+        const float *s = src + wg_pixel_at(p, W, row, Op, 0, 0);
+        for (int i = O16; i < O; i++) dst[i * HW + p] = s[i] + (bias ? bias[i] : 0.0f);
+    }
 }
 
 /* V[xi][t0 + tile][c] = B^T d B for every tile of B images x[B x C x H x W];
@@ -319,15 +380,7 @@ WG_VECTORIZE static void wg_transform_output(const sl_conv2d_geom *g, const wg_p
                 }
             }
         /* back to [O x OH x OW], cropping the odd edge */
-        float *plane = y + (int64_t)i * O * OH * OW;
-        for (int o = 0; o < O; o++) {
-            const float b = bias ? bias[o] : 0.0f;
-            for (int h = 0; h < OH; h++) {
-                float *restrict d = plane + ((int64_t)o * OH + h) * OW;
-                const float *restrict s = out + (int64_t)h * row + o;
-                for (int w = 0; w < OW; w++) d[w] = s[(int64_t)w * Op] + b;
-            }
-        }
+        wg_from_channel_minor(out, row, Op, O, OH, OW, bias, y + (int64_t)i * O * OH * OW);
     }
 }
 
