@@ -9,9 +9,9 @@
  * Backward (training), xhat = (x - mean) * invstd:
  *   dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))   (means over the group)
  *   dgamma += sum dy * xhat,  dbeta += sum dy                           (sums over everything)
- * Statistics are accumulated in double, two passes, with 16 independent lanes
- * per contiguous block so the loops vectorise (a single double accumulator is
- * latency-bound at ~1 value per 4 cycles). BatchNorm2d runs over channels, one
+ * Statistics take one pass (sums of x - k and (x - k)^2, k a value of the
+ * channel) in 16 float lanes folded into doubles every 1024 values (see
+ * bn_sums): vector speed, double accuracy across planes. BatchNorm2d runs over channels, one
  * (channel, sample) plane at a time; BatchNorm1d (spatial = 1) runs over blocks
  * of 64 channels and streams the rows. OpenMP splits channels only; every sum
  * is taken in a fixed order, so nothing depends on the thread count.
@@ -62,58 +62,86 @@ static inline int group_sample(const sl_batchnorm_params *p, int g, int r)
  * Lane sums over one contiguous block (combined in a fixed order).
  * ======================================================================= */
 
-BN_VECTORIZE static double lane_sum(const float *x, int64_t n)
-{
-    double acc[BN_LANES] = {0};
-    int64_t i = 0;
-    for (; i + BN_LANES <= n; i += BN_LANES)
-        for (int j = 0; j < BN_LANES; j++) acc[j] += x[i + j];
-    for (int j = 0; i + j < n; j++) acc[j] += x[i + j];
-    double s = 0.0;
-    for (int j = 0; j < BN_LANES; j++) s += acc[j];
-    return s;
-}
+/* Sums over the planes of one (group, channel) in BN_LANES float lanes, folded
+ * into double lanes whenever BN_FOLD values have gone in (so at most 2 * BN_FOLD
+ * / BN_LANES = 128 terms per float sum): vector speed, double accuracy across
+ * the batch, and no per-plane reduction for small (4x4) planes. Values are
+ * shifted by a constant of the channel (its first value) so that the one-pass
+ * variance, sum (x - k)^2 / m - (sum (x - k) / m)^2, does not cancel when
+ * |mean| >> std. */
+#define BN_FOLD 1024
 
-/* sum (x - mean)^2 */
-BN_VECTORIZE static double lane_sqdev(const float *x, int64_t n, double mean)
-{
-    double acc[BN_LANES] = {0};
-    int64_t i = 0;
-    for (; i + BN_LANES <= n; i += BN_LANES)
-        for (int j = 0; j < BN_LANES; j++) {
-            double d = x[i + j] - mean;
-            acc[j] += d * d;
-        }
-    for (int j = 0; i + j < n; j++) {
-        double d = x[i + j] - mean;
-        acc[j] += d * d;
-    }
-    double s = 0.0;
-    for (int j = 0; j < BN_LANES; j++) s += acc[j];
-    return s;
-}
+typedef struct {
+    double d1[BN_LANES], d2[BN_LANES]; /* folded sums */
+    float f1[BN_LANES], f2[BN_LANES];  /* running float sums */
+    int64_t pending;                   /* values in the float sums */
+} bn_sums;
 
-/* sum dy and sum dy * (x - mean) */
-BN_VECTORIZE static void lane_dy(const float *dy, const float *x, int64_t n, double mean, double *sdy, double *sdyx)
+static inline void sums_fold(bn_sums *a, bool force)
 {
-    double a[BN_LANES] = {0}, b[BN_LANES] = {0};
-    int64_t i = 0;
-    for (; i + BN_LANES <= n; i += BN_LANES)
-        for (int j = 0; j < BN_LANES; j++) {
-            a[j] += dy[i + j];
-            b[j] += (double)dy[i + j] * (x[i + j] - mean);
-        }
-    for (int j = 0; i + j < n; j++) {
-        a[j] += dy[i + j];
-        b[j] += (double)dy[i + j] * (x[i + j] - mean);
-    }
-    double s = 0.0, t = 0.0;
+    if (!force && a->pending < BN_FOLD) return;
     for (int j = 0; j < BN_LANES; j++) {
-        s += a[j];
-        t += b[j];
+        a->d1[j] += a->f1[j];
+        a->d2[j] += a->f2[j];
+        a->f1[j] = a->f2[j] = 0.0f;
     }
-    *sdy = s;
-    *sdyx = t;
+    a->pending = 0;
+}
+
+/* The lanes added in a fixed order. */
+static double lanes_total(const double *acc)
+{
+    double s = 0.0;
+    for (int j = 0; j < BN_LANES; j++) s += acc[j];
+    return s;
+}
+
+/* f1 += x - shift, f2 += (x - shift)^2 over x[0, n) */
+BN_VECTORIZE static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
+        const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
+        float f1[BN_LANES], f2[BN_LANES];
+        for (int j = 0; j < BN_LANES; j++) f1[j] = a->f1[j], f2[j] = a->f2[j];
+        int64_t i = i0;
+        for (; i + BN_LANES <= end; i += BN_LANES)
+            for (int j = 0; j < BN_LANES; j++) {
+                const float d = x[i + j] - shift;
+                f1[j] += d;
+                f2[j] += d * d;
+            }
+        for (int j = 0; i + j < end; j++) {
+            const float d = x[i + j] - shift;
+            f1[j] += d;
+            f2[j] += d * d;
+        }
+        for (int j = 0; j < BN_LANES; j++) a->f1[j] = f1[j], a->f2[j] = f2[j];
+        a->pending += end - i0;
+        sums_fold(a, false);
+    }
+}
+
+/* f1 += dy, f2 += dy * (x - mean) over [0, n) */
+BN_VECTORIZE static void block_dy(bn_sums *a, const float *dy, const float *x, int64_t n, float mean)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
+        const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
+        float f1[BN_LANES], f2[BN_LANES];
+        for (int j = 0; j < BN_LANES; j++) f1[j] = a->f1[j], f2[j] = a->f2[j];
+        int64_t i = i0;
+        for (; i + BN_LANES <= end; i += BN_LANES)
+            for (int j = 0; j < BN_LANES; j++) {
+                f1[j] += dy[i + j];
+                f2[j] += dy[i + j] * (x[i + j] - mean);
+            }
+        for (int j = 0; i + j < end; j++) {
+            f1[j] += dy[i + j];
+            f2[j] += dy[i + j] * (x[i + j] - mean);
+        }
+        for (int j = 0; j < BN_LANES; j++) a->f1[j] = f1[j], a->f2[j] = f2[j];
+        a->pending += end - i0;
+        sums_fold(a, false);
+    }
 }
 
 BN_VECTORIZE static void affine_block(const float *x, float *y, int64_t n, float scale, float shift)
@@ -221,12 +249,14 @@ static void forward_planes(const sl_batchnorm_params *p, const float *x, float *
         for (int g = 0; g < G; g++) {
             double mean, invstd;
             if (p->training) {
-                double s = 0.0, ss = 0.0;
-                for (int r = 0; r < per; r++) s += lane_sum(x + ((int64_t)group_sample(p, g, r) * C + c) * S, S);
-                mean = s / (double)m;
-                for (int r = 0; r < per; r++)
-                    ss += lane_sqdev(x + ((int64_t)group_sample(p, g, r) * C + c) * S, S, mean);
-                finish_stats(p, g, c, mean, ss, save_mean, save_invstd, &msum, &vsum, &invstd);
+                bn_sums a = {0};
+                const float shift = x[((int64_t)group_sample(p, g, 0) * C + c) * S];
+                for (int r = 0; r < per; r++) block_moments(&a, x + ((int64_t)group_sample(p, g, r) * C + c) * S, S, shift);
+                sums_fold(&a, true);
+                const double d = lanes_total(a.d1) / (double)m, var = lanes_total(a.d2) / (double)m - d * d;
+                mean = shift + d;
+                finish_stats(p, g, c, mean, (var > 0.0 ? var : 0.0) * (double)m, save_mean, save_invstd, &msum,
+                             &vsum, &invstd);
             } else {
                 mean = running_mean[c];
                 invstd = 1.0 / sqrt((double)running_var[c] + p->eps);
@@ -316,15 +346,13 @@ static void backward_planes(const sl_batchnorm_params *p, const float *x, const 
         double dgamma = 0.0, dbeta = 0.0;
         for (int g = 0; g < G; g++) {
             const double mean = save_mean[(int64_t)g * C + c], invstd = save_invstd[(int64_t)g * C + c];
-            double sdy = 0.0, sdyx = 0.0; /* sum dy, sum dy * xhat */
+            bn_sums a = {0};
             for (int r = 0; r < per; r++) {
                 const int64_t off = ((int64_t)group_sample(p, g, r) * C + c) * S;
-                double a, b;
-                lane_dy(grad_y + off, x + off, S, mean, &a, &b);
-                sdy += a;
-                sdyx += b;
+                block_dy(&a, grad_y + off, x + off, S, (float)mean);
             }
-            sdyx *= invstd;
+            sums_fold(&a, true);
+            const double sdy = lanes_total(a.d1), sdyx = lanes_total(a.d2) * invstd; /* sum dy, sum dy * xhat */
             dgamma += sdyx;
             dbeta += sdy;
             if (!grad_x) continue;

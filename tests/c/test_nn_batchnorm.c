@@ -241,6 +241,22 @@ static void test_odd_shapes_vs_formula(void)
     gradcheck_case(3, 3, 37, 1, false, true, true);
 }
 
+/* Statistics are one pass over x - k: a mean 1e4 times the std (where sum x^2 / m - mean^2
+ * would lose every digit in float) and planes longer than one float-lane run (1024). */
+static void test_large_mean_long_planes(void)
+{
+    const int N = 3, C = 2, S = 2500;
+    const int64_t n = (int64_t)N * C * S;
+    float *x = tu_normal(n, 61, 0.01f), *y = tu_zeros(n), *y_ref = tu_zeros(n);
+    for (int64_t i = 0; i < n; i++) x[i] += 100.0f;
+    float *sm = tu_zeros(C), *si = tu_zeros(C), g[2] = {1, 1}, b[2] = {0, 0};
+    sl_batchnorm_params p = sl_batchnorm_defaults(N, C, S);
+    CHECK(sl_batchnorm_forward(&p, x, y, g, b, NULL, NULL, sm, si) == SL_OK);
+    reference_bn(x, y_ref, g, b, N, C, S, p.eps);
+    CHECK_CLOSE("mean 1e4 std: y vs formula", y, y_ref, n, 1e-3, 1e-3);
+    sl_free(x); sl_free(y); sl_free(y_ref); sl_free(sm); sl_free(si);
+}
+
 /* Bit-identical results with 1 and 2 threads, on shapes large enough to go parallel. */
 static void test_thread_independent(void)
 {
@@ -351,6 +367,7 @@ int main(void)
     RUN(test_gradcheck);
     RUN(test_in_place_and_accumulate);
     RUN(test_odd_shapes_vs_formula);
+    RUN(test_large_mean_long_planes);
     RUN(test_pytorch_golden);
     RUN(test_thread_independent);
     RUN(test_errors);
