@@ -51,13 +51,16 @@ end
 
 step() -- warm-up: buffers, workspace
 local times = {}
+local allocs = sslab.allocations()
 for i = 1, steps do
   local t0 = sslab.clock()
   step()
   times[i] = sslab.clock() - t0
 end
+allocs = sslab.allocations() - allocs
 table.sort(times)
 print(string.format('images_per_s %.2f', batch / times[(steps + 1) // 2]))
+print(string.format('allocations_per_step %.1f', allocs / steps))
 for line in io.lines('/proc/self/status') do
   local kb = line:match('^VmHWM:%s+(%d+)')
   if kb then print('peak_rss_kb ' .. kb) end

@@ -5,7 +5,8 @@ Cases (each side runs in its own process, so its peak resident memory is its own
   r18   resnet18 (cifar stem, width 16), 28x28x1, batch 256: forward, backward, SGD
   moco  one MoCo v2 step at the small preset: query forward+backward, key forward,
         InfoNCE against a 4096-key queue, SGD, EMA update, enqueue
-Prints images/s of each, the ratio sslab / PyTorch, and peak RSS. Both use THREADS
+Prints images/s of each, the ratio sslab / PyTorch, peak RSS, and the C heap blocks
+sslab allocates per step after the warm-up (sslab.allocations(); 0 = none). Both use THREADS
 threads (torch.set_num_threads). Median of STEPS timed steps after one warm-up.
 """
 import os
@@ -112,7 +113,8 @@ def main():
     cases = sys.argv[3].split(',') if len(sys.argv) > 3 else ['r18', 'moco', 'r50']
     here = os.path.dirname(os.path.abspath(__file__))
     print('training steps, %d thread(s); images/s (median), peak RSS' % threads)
-    print('%-6s %12s %12s %8s %12s %12s' % ('case', 'sslab', 'pytorch', 'ratio', 'sslab MB', 'pytorch MB'))
+    print('%-6s %12s %12s %8s %12s %12s %14s' % ('case', 'sslab', 'pytorch', 'ratio', 'sslab MB', 'pytorch MB',
+                                               'sslab allocs'))
     for case in cases:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
         s = parse(subprocess.run([os.path.join(build, 'sslab'), os.path.join(here, 'bench_train.lua'), case,
@@ -120,8 +122,9 @@ def main():
                                  env=env).stdout)
         t = parse(subprocess.run([sys.executable, os.path.abspath(__file__), '--torch-worker', case, str(threads),
                                   str(STEPS[case])], check=True, capture_output=True, text=True, env=env).stdout)
-        print('%-6s %12.1f %12.1f %8.2f %12.0f %12.0f' % (case, s['images_per_s'], t['images_per_s'],
-              s['images_per_s'] / t['images_per_s'], s['peak_rss_kb'] / 1024, t['peak_rss_kb'] / 1024))
+        print('%-6s %12.1f %12.1f %8.2f %12.0f %12.0f %14.1f' % (case, s['images_per_s'], t['images_per_s'],
+              s['images_per_s'] / t['images_per_s'], s['peak_rss_kb'] / 1024, t['peak_rss_kb'] / 1024,
+              s['allocations_per_step']))
         sys.stdout.flush()
 
 

@@ -27,6 +27,13 @@ static int l_get_num_threads(lua_State *L)
     return 1;
 }
 
+/* sslab.allocations() -> C heap blocks allocated so far (tensors, workspaces, ...) */
+static int l_allocations(lua_State *L)
+{
+    lua_pushinteger(L, sl_alloc_total_blocks());
+    return 1;
+}
+
 static int l_live_bytes(lua_State *L)
 {
     lua_pushinteger(L, sl_alloc_live_bytes());
@@ -109,6 +116,7 @@ int luaopen_sslab_core(lua_State *L)
     lua_pushcfunction(L, l_set_num_threads), lua_setfield(L, -2, "set_num_threads");
     lua_pushcfunction(L, l_get_num_threads), lua_setfield(L, -2, "get_num_threads");
     lua_pushcfunction(L, l_live_bytes), lua_setfield(L, -2, "memory_in_use");
+    lua_pushcfunction(L, l_allocations), lua_setfield(L, -2, "allocations");
     lua_pushcfunction(L, l_clock), lua_setfield(L, -2, "clock");
     lua_pushcfunction(L, l_isatty), lua_setfield(L, -2, "isatty");
     lua_pushcfunction(L, l_mkdir), lua_setfield(L, -2, "mkdir");

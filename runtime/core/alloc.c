@@ -14,6 +14,7 @@ enum { HEADER = 64 };
 
 static atomic_llong live_blocks;
 static atomic_llong live_bytes;
+static atomic_llong total_blocks; /* allocations ever made */
 static atomic_llong fail_countdown;
 
 static int should_fail(void)
@@ -39,6 +40,7 @@ void *sl_malloc_aligned(size_t nbytes)
     }
     memcpy(raw, &nbytes, sizeof nbytes);
     atomic_fetch_add(&live_blocks, 1);
+    atomic_fetch_add(&total_blocks, 1);
     atomic_fetch_add(&live_bytes, (long long)nbytes);
     return raw + HEADER;
 }
@@ -69,4 +71,5 @@ void sl_free(void *ptr)
 
 int64_t sl_alloc_live_blocks(void) { return atomic_load(&live_blocks); }
 int64_t sl_alloc_live_bytes(void) { return atomic_load(&live_bytes); }
+int64_t sl_alloc_total_blocks(void) { return atomic_load(&total_blocks); }
 void sl_alloc_fail_after(int64_t n) { atomic_store(&fail_countdown, n); }

@@ -21,6 +21,9 @@ void sl_free(void *ptr);
 
 int64_t sl_alloc_live_blocks(void);
 int64_t sl_alloc_live_bytes(void);
+/* Blocks allocated since the start (never decreases): a loop that allocates
+ * nothing leaves it unchanged. */
+int64_t sl_alloc_total_blocks(void);
 /* Make the n-th next allocation (1 = the next one) fail; 0 disables. */
 void sl_alloc_fail_after(int64_t n);
 

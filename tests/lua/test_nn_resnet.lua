@@ -369,12 +369,13 @@ function TestResNet:testSteadyStateAllocatesNothing()
     step()
     collectgarbage('collect')
     collectgarbage('stop')
-    local before = sslab.memory_in_use()
+    local before, allocs = sslab.memory_in_use(), sslab.allocations()
     step()
     step()
-    local after = sslab.memory_in_use()
+    local after, allocs_after = sslab.memory_in_use(), sslab.allocations()
     collectgarbage('restart')
     lu.assertEquals(after - before, 0)
+    lu.assertEquals(allocs_after - allocs, 0, 'C allocations in a steady-state training step')
 end
 
 -- {======================================================================
