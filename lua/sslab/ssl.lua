@@ -53,8 +53,8 @@ function InfoNCE:forward(q, k, negatives)
   local gk = self.grad_k and buffer(self, '_gk', 'float32', N, D) or nil
   local rank = buffer(self, '_rank', 'int64', N)
   local work = buffer(self, '_work', 'float32', N, 1 + negatives:size(1))
-  local loss = kssl.infonce(q, k, negatives, self.T, gq, gk, rank, work)
-  return loss, gq, rank:eq(0):float():mean(), gk
+  local loss, top1 = kssl.infonce(q, k, negatives, self.T, gq, gk, rank, work)
+  return loss, gq, top1, gk
 end
 
 --- The same with per-query negatives drawn by a HardNegatives sampler from `queue`.
@@ -65,8 +65,8 @@ function InfoNCE:forward_hard(q, k, queue, sampler, generator)
   local gk = self.grad_k and buffer(self, '_gk', 'float32', N, D) or nil
   local rank = buffer(self, '_rank', 'int64', N)
   local work = buffer(self, '_work_hard', 'float32', N, 1 + idx:size(2))
-  local loss = kssl.infonce_indexed(q, k, queue, idx, self.T, gq, gk, rank, work)
-  return loss, gq, rank:eq(0):float():mean(), gk
+  local loss, top1 = kssl.infonce_indexed(q, k, queue, idx, self.T, gq, gk, rank, work)
+  return loss, gq, top1, gk
 end
 
 -- {======================================================================
@@ -88,8 +88,8 @@ function NTXent:forward(z)
   local gz = buffer(self, '_gz', 'float32', n2, D)
   local rank = buffer(self, '_rank', 'int64', n2)
   local work = buffer(self, '_work', 'float32', n2, n2)
-  local loss = kssl.ntxent(z, self.T, gz, rank, work)
-  return loss, gz, rank:eq(0):float():mean()
+  local loss, top1 = kssl.ntxent(z, self.T, gz, rank, work)
+  return loss, gz, top1
 end
 
 -- {======================================================================
@@ -190,8 +190,8 @@ function MemoryBank:loss(feat, positions, generator)
   if self.negatives == 0 then
     local work = buffer(self, '_work', 'float32', B, self.size)
     local rank = buffer(self, '_rank', 'int64', B)
-    local loss = kssl.membank_softmax(feat, self.bank, positions, self.T, grad, rank, work)
-    return loss, grad, rank:eq(0):float():mean()
+    local loss, top1 = kssl.membank_softmax(feat, self.bank, positions, self.T, grad, rank, work)
+    return loss, grad, top1
   end
   local neg = buffer(self, '_neg', 'int64', B, self.negatives)
   kssl.membank_sample(neg, self.size, generator)

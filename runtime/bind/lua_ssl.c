@@ -39,7 +39,21 @@ static sl_tensor *opt_arg(lua_State *L, int idx, const char *op, const char *nam
 #define F32(t) ((t) ? sl_f32(t) : NULL)
 #define I64(t) ((t) ? sl_i64(t) : NULL)
 
-/* loss = infonce(q, k, neg, T, grad_q [, grad_k [, rank [, work]]]) */
+/* Push loss and, when the rank of each positive was asked for, the top-1 pretext
+ * accuracy (the fraction with rank 0; counted here so a training step allocates
+ * no temporaries for it). Returns the number of results. */
+static int push_loss_top1(lua_State *L, float loss, const sl_tensor *rank)
+{
+    lua_pushnumber(L, loss);
+    if (!rank) return 1;
+    const int64_t *r = sl_i64(rank), n = rank->size[0];
+    int64_t hits = 0;
+    for (int64_t i = 0; i < n; i++) hits += r[i] == 0;
+    lua_pushnumber(L, n ? (double)hits / (double)n : 0.0);
+    return 2;
+}
+
+/* loss[, top1] = infonce(q, k, neg, T, grad_q [, grad_k [, rank [, work]]]) */
 static int l_infonce(lua_State *L)
 {
     sl_tensor *q = arg(L, 1, "infonce", "q", SL_FLOAT32, 2, (int64_t[]){-1, -1});
@@ -55,11 +69,10 @@ static int l_infonce(lua_State *L)
     float loss;
     sl_lua_check(L, sl_infonce(sl_f32(q), sl_f32(k), sl_f32(neg), &loss, F32(gq), F32(gk), NULL, NULL, I64(rank),
                                sl_f32(work), (int)N, (int)K, (int)D, T));
-    lua_pushnumber(L, loss);
-    return 1;
+    return push_loss_top1(L, loss, rank);
 }
 
-/* loss = infonce_indexed(q, k, queue, idx0 [N x M] (0-based), T, grad_q [, grad_k [, rank]], work) */
+/* loss[, top1] = infonce_indexed(q, k, queue, idx0 [N x M] (0-based), T, grad_q [, grad_k [, rank]], work) */
 static int l_infonce_indexed(lua_State *L)
 {
     sl_tensor *q = arg(L, 1, "infonce_indexed", "q", SL_FLOAT32, 2, (int64_t[]){-1, -1});
@@ -76,11 +89,10 @@ static int l_infonce_indexed(lua_State *L)
     float loss;
     sl_lua_check(L, sl_infonce_indexed(sl_f32(q), sl_f32(k), sl_f32(queue), sl_i64(idx), &loss, F32(gq), F32(gk),
                                        I64(rank), sl_f32(work), (int)N, (int)K, (int)M, (int)D, T));
-    lua_pushnumber(L, loss);
-    return 1;
+    return push_loss_top1(L, loss, rank);
 }
 
-/* loss = ntxent(z [2N x D], T, grad_z [, rank], work [2N x 2N]) */
+/* loss[, top1] = ntxent(z [2N x D], T, grad_z [, rank], work [2N x 2N]) */
 static int l_ntxent(lua_State *L)
 {
     sl_tensor *z = arg(L, 1, "ntxent", "z", SL_FLOAT32, 2, (int64_t[]){-1, -1});
@@ -92,8 +104,7 @@ static int l_ntxent(lua_State *L)
     sl_tensor *work = arg(L, 5, "ntxent", "work", SL_FLOAT32, 2, (int64_t[]){N2, N2});
     float loss;
     sl_lua_check(L, sl_ntxent(sl_f32(z), &loss, F32(gz), I64(rank), sl_f32(work), (int)(N2 / 2), (int)D, T));
-    lua_pushnumber(L, loss);
-    return 1;
+    return push_loss_top1(L, loss, rank);
 }
 
 /* queue_init(queue [K x D] [, age [K]] [, generator]) */
@@ -168,7 +179,7 @@ static int l_membank_nce(lua_State *L)
     return 1;
 }
 
-/* loss = membank_softmax(feat, bank, positions (1-based), T, grad_feat, rank | nil, work [B x Nd]) */
+/* loss[, top1] = membank_softmax(feat, bank, positions (1-based), T, grad_feat, rank | nil, work [B x Nd]) */
 static int l_membank_softmax(lua_State *L)
 {
     sl_tensor *feat = arg(L, 1, "membank_softmax", "features", SL_FLOAT32, 2, (int64_t[]){-1, -1});
@@ -183,8 +194,7 @@ static int l_membank_softmax(lua_State *L)
     float loss;
     sl_lua_check(L, sl_membank_softmax(sl_f32(feat), sl_f32(bank), p, &loss, F32(grad), I64(rank), sl_f32(work),
                                        bank->size[0], (int)D, (int)B, T));
-    lua_pushnumber(L, loss);
-    return 1;
+    return push_loss_top1(L, loss, rank);
 }
 
 /* ema(target, source, m): target = m target + (1 - m) source (same numel, float32, contiguous) */
