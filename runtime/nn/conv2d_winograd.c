@@ -1,27 +1,27 @@
 /* conv2d_winograd.c - 3x3, stride-1, padding-1 convolution by Winograd's minimal
- * filtering F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
- * Networks", 2016): forward, grad_input and grad_weight.
+ * filtering (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+ * 2016): forward, grad_input and grad_weight, with tiles of 4x4 outputs,
+ * F(4x4, 3x3), or on planes narrower than 3, 2x2 outputs, F(2x2, 3x3).
  *
- * Each 2x2 block of outputs ("tile") reads a 4x4 patch d of the zero-padded input:
+ * Each m x m block of outputs ("tile") reads an a x a patch d (a = m + 2) of the
+ * zero-padded input:
  *   y = A^T [ sum_c (G g G^T) .* (B^T d B) ] A
- * 16 multiplies per tile and (o, c) pair instead of im2col's 36. Writing
- *   U[xi][o][c] = (G g[o][c] G^T)[xi]   (16 transformed weights per pair)
- *   V[xi][c][t] = (B^T d[c][t] B)[xi]   (16 transformed values per tile t)
- * the sum over c is 16 independent GEMMs M[xi] = U[xi] @ V[xi] ([O x C] @ [C x T]),
+ * a^2 multiplies per tile and (o, c) pair instead of 9 m^2 (F(4x4): 36 for 144).
+ * Writing
+ *   U[xi][c][o] = (G g[o][c] G^T)[xi]   (a^2 transformed weights per pair)
+ *   V[xi][t][c] = (B^T d[c][t] B)[xi]   (a^2 transformed values per tile t)
+ * the sum over c is a^2 independent GEMMs M[xi] = V[xi] @ U[xi] ([T x C] @ [C x O]),
  * and y is the output transform of M. The gradients follow from the same
  * factorisation (everything is linear):
- *   dM[xi][o][t] = (A dy[o][t] A^T)[xi]          (the transpose of the output transform)
- *   dU[xi]      += dM[xi] @ V[xi]^T               ([O x T] @ [T x C])
+ *   dM[xi][t][o] = (A dy[o][t] A^T)[xi]          (the transpose of the output transform)
+ *   dU[xi]      += dM[xi]^T @ V[xi]               ([O x T] @ [T x C])
  *   grad_weight += G^T dU[o][c] G
  * grad_input of a 3x3 stride-1 padding-1 convolution is the same convolution of
  * grad_y with the weights flipped in space and C, O swapped, so it runs the forward.
  *
- * Transform matrices (F(2x2, 3x3)):
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
- *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
- *   A^T = [1 1 1 0; 0 1 -1 -1]
- * Rounding: |error| stays within a few ulps of the sum's magnitude (the transforms
- * only add and halve), well inside the 1e-4 the PyTorch fixtures allow.
+ * Rounding: F(2x2) only adds and halves; F(4x4)'s transforms (entries up to 8
+ * and 1/24) give relative errors of ~4e-6 per output in float32 (measured
+ * against a double direct convolution), inside the 1e-4 the PyTorch fixtures allow.
  *
  * Work is split exactly like conv2d.c: the batch in min(N, 4) groups of images
  * (fixed by the geometry, so results do not depend on the thread count), one
@@ -37,24 +37,13 @@
 
 #include "tensor/gemm.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define WG_VECTORIZE __attribute__((optimize("O3", "no-tree-loop-distribute-patterns")))
-#else
-#define WG_VECTORIZE
-#endif
-
 /* Floats of V + M per chunk: 2 MB, half an L2 of the development machine. */
 #define WG_CHUNK_FLOATS (1 << 19)
 /* ...but at least this many tiles, so the GEMMs are not too narrow. */
 #define WG_MIN_TILES 128
+#define WG_AMAX 6 /* largest input tile */
 
 static bool winograd_enabled = true;
-
-/* Channels rounded up to whole 16-float vectors (the channel-minor row length). */
-static int wg_round(int c)
-{
-    return (c + 15) / 16 * 16;
-}
 
 void sl_conv2d_set_winograd(bool on)
 {
@@ -72,13 +61,51 @@ bool sl_conv2d_winograd_applies(const sl_conv2d_geom *g)
     return winograd_enabled && g->KH == 3 && g->KW == 3 && g->stride == 1 && g->pad == 1 && g->C >= 8 && g->O >= 8;
 }
 
+/* {======================================================================
+ * The two algorithms: output tile m, input tile a = m + 2, and the
+ * transform matrices B^T [a x a], G [a x 3], A^T [m x a] (row-major).
+ * ======================================================================= */
+
+typedef struct {
+    int m, a;
+    const float *BT, *G, *AT;
+} wg_algo;
+
+static const float F2_BT[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const float F2_G[12] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
+static const float F2_AT[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+static const wg_algo F2 = {2, 4, F2_BT, F2_G, F2_AT};
+
+static const float F4_BT[36] = {4, 0, -5, 0, 1, 0, 0, -4, -4, 1,  1, 0, 0, 4, -4, -1, 1, 0,
+                                0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0, 0, 4, 0,  -5, 0, 1};
+static const float F4_G[18] = {1.0f / 4,  0,         0,        -1.0f / 6, -1.0f / 6, -1.0f / 6,
+                               -1.0f / 6, 1.0f / 6,  -1.0f / 6, 1.0f / 24, 1.0f / 12, 1.0f / 6,
+                               1.0f / 24, -1.0f / 12, 1.0f / 6, 0,         0,         1};
+static const float F4_AT[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+static const wg_algo F4 = {4, 6, F4_BT, F4_G, F4_AT};
+
+/* F(4x4) unless the plane is narrower than 3 (a 4x4 tile would be mostly padding). */
+static const wg_algo *wg_algo_of(const sl_conv2d_geom *g)
+{
+    return g->OH >= 3 && g->OW >= 3 ? &F4 : &F2;
+}
+
+/* }====================================================================== */
+
+/* Channels rounded up to whole 16-float vectors (the channel-minor row length). */
+static int wg_round(int c)
+{
+    return (c + 15) / 16 * 16;
+}
+
 /* Tile grid and per-chunk sizes of a geometry. */
 typedef struct {
-    int TH, TW;      /* tiles per plane: ceil(OH / 2) x ceil(OW / 2) */
-    int Hp, Wp;      /* padded input plane: 2 TH + 2 rows, 2 TW + 2 columns */
-    int nb;          /* images per chunk */
-    int64_t T;       /* tiles per full chunk: nb * TH * TW */
-    size_t lane;     /* floats of one thread's scratch */
+    const wg_algo *al;
+    int TH, TW;  /* tiles per plane: ceil(OH / m) x ceil(OW / m) */
+    int Hp, Wp;  /* padded input plane: m TH + 2 rows, m TW + 2 columns */
+    int nb;      /* images per chunk */
+    int64_t T;   /* tiles per full chunk: nb * TH * TW */
+    size_t lane; /* floats of one thread's scratch */
 } wg_plan;
 
 static int wg_groups(const sl_conv2d_geom *g)
@@ -94,14 +121,16 @@ static int wg_group_start(const sl_conv2d_geom *g, int k)
 static wg_plan wg_make_plan(const sl_conv2d_geom *g)
 {
     wg_plan p;
-    p.TH = (g->OH + 1) / 2;
-    p.TW = (g->OW + 1) / 2;
-    p.Hp = 2 * p.TH + 2;
-    p.Wp = 2 * p.TW + 2;
+    p.al = wg_algo_of(g);
+    const int m = p.al->m, a2 = p.al->a * p.al->a;
+    p.TH = (g->OH + m - 1) / m;
+    p.TW = (g->OW + m - 1) / m;
+    p.Hp = m * p.TH + 2;
+    p.Wp = m * p.TW + 2;
     const int64_t per_image = (int64_t)p.TH * p.TW;
     const int G = wg_groups(g), group = (g->N + G - 1) / G;
     const int Cp = wg_round(g->C), Op = wg_round(g->O), Mp = Cp > Op ? Cp : Op;
-    int64_t nb = WG_CHUNK_FLOATS / (16 * (int64_t)(Cp + Op) * per_image);
+    int64_t nb = WG_CHUNK_FLOATS / (a2 * (int64_t)(Cp + Op) * per_image);
     const int64_t nb_min = (WG_MIN_TILES + per_image - 1) / per_image;
     if (nb < nb_min) nb = nb_min;
     if (nb > group) nb = group;
@@ -110,11 +139,11 @@ static wg_plan wg_make_plan(const sl_conv2d_geom *g)
     p.T = nb * per_image;
     /* V and M (or V and dM), then one channel-minor padded plane */
     const size_t scratch = (size_t)p.Hp * p.Wp * Mp;
-    p.lane = ((size_t)16 * p.T * (Cp + Op) + scratch + 15) / 16 * 16;
+    p.lane = ((size_t)a2 * p.T * (Cp + Op) + scratch + 15) / 16 * 16;
     return p;
 }
 
-/* Workspace: [one lane per group][U: 16 x O x C][dU partial sums: one per group]. */
+/* Workspace: [one lane per group][U: a^2 x C x O][dU partial sums: one per group]. */
 typedef struct {
     size_t U, dU, dU_size, total;
 } wg_layout;
@@ -122,8 +151,8 @@ typedef struct {
 static wg_layout wg_make_layout(const sl_conv2d_geom *g, const wg_plan *p)
 {
     wg_layout l;
-    const int G = wg_groups(g);
-    l.dU_size = ((size_t)16 * g->O * g->C + 15) / 16 * 16;
+    const int G = wg_groups(g), a2 = p->al->a * p->al->a;
+    l.dU_size = ((size_t)a2 * g->O * g->C + 15) / 16 * 16;
     l.U = (size_t)G * p->lane;
     l.dU = l.U + l.dU_size;
     l.total = l.dU + (size_t)G * l.dU_size;
@@ -158,72 +187,12 @@ static int wg_thread(void)
 
 /* {======================================================================
  * Transforms. Inside a chunk everything is channel-minor, so that every
- * transform is a loop over C (or O) contiguous floats, a full vector even for
- * the 16-channel stages and 2x2-tile planes:
+ * transform works on vectors of 16 channels, full even for the 16-channel
+ * stages and 1-tile planes:
  *   V[xi][t][c], M / dM[xi][t][o], U[xi][c][o], dU[xi][o][c],
  * and each image is transposed once from [C x H x W] into a zero-padded
- * [Hp x Wp x C] plane (and outputs back from [2TH x 2TW x O]).
+ * [Hp x Wp x C] plane (and outputs back from [m TH x m TW x O]).
  * ======================================================================= */
-
-/* U[xi][c][o] = G g G^T for the 3x3 kernel g = weight[o][c] (flip: the kernel of the
- * grad_input convolution, weight[c][o] rotated by 180 degrees, with O and C the
- * output and input channels of that convolution). */
-static void wg_transform_weights(const float *weight, int O, int C, bool flip, float *U)
-{
-    const int64_t OC = (int64_t)O * C;
-#pragma omp parallel for schedule(static) if (OC > 4096)
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++) {
-            float k[9];
-            if (flip) {
-                const float *w = weight + ((int64_t)c * O + o) * 9;
-                for (int i = 0; i < 9; i++) k[i] = w[8 - i];
-            } else {
-                memcpy(k, weight + ((int64_t)o * C + c) * 9, sizeof k);
-            }
-            float r[4][3]; /* G g */
-            for (int j = 0; j < 3; j++) {
-                const float a = k[j], b = k[3 + j], d = k[6 + j];
-                r[0][j] = a;
-                r[1][j] = 0.5f * (a + b + d);
-                r[2][j] = 0.5f * (a - b + d);
-                r[3][j] = d;
-            }
-            float *u = U + (int64_t)c * O + o;
-            for (int i = 0; i < 4; i++) { /* (G g) G^T */
-                const float a = r[i][0], b = r[i][1], d = r[i][2];
-                u[(i * 4 + 0) * OC] = a;
-                u[(i * 4 + 1) * OC] = 0.5f * (a + b + d);
-                u[(i * 4 + 2) * OC] = 0.5f * (a - b + d);
-                u[(i * 4 + 3) * OC] = d;
-            }
-        }
-}
-
-/* grad_weight[o][c] += G^T dU[o][c] G. */
-static void wg_weight_grad_finish(const float *dU, int O, int C, float *grad_weight)
-{
-    const int64_t OC = (int64_t)O * C;
-#pragma omp parallel for schedule(static) if (OC > 4096)
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++) {
-            const float *u = dU + (int64_t)o * C + c;
-            float r[3][4]; /* G^T dU */
-            for (int j = 0; j < 4; j++) {
-                const float a = u[j * OC], b = u[(4 + j) * OC], d = u[(8 + j) * OC], e = u[(12 + j) * OC];
-                r[0][j] = a + 0.5f * (b + d);
-                r[1][j] = 0.5f * (b - d);
-                r[2][j] = 0.5f * (b + d) + e;
-            }
-            float *w = grad_weight + ((int64_t)o * C + c) * 9;
-            for (int i = 0; i < 3; i++) { /* (G^T dU) G */
-                const float a = r[i][0], b = r[i][1], d = r[i][2], e = r[i][3];
-                w[i * 3 + 0] += a + 0.5f * (b + d);
-                w[i * 3 + 1] += 0.5f * (b - d);
-                w[i * 3 + 2] += 0.5f * (b + d) + e;
-            }
-        }
-}
 
 /* 16 floats, one AVX-512 register (GCC and Clang split it on narrower CPUs).
  * Channel-minor rows are padded to whole vectors (wg_round), so the transforms
@@ -318,11 +287,119 @@ static void wg_from_channel_minor(const float *restrict src, int64_t row, int Op
     }
 }
 
+#define WG_INLINE static inline __attribute__((always_inline))
+
+/* out[r * os] = sum_k Mat[r][k] in[k * is] for an R x K constant matrix (or, with
+ * trans, Mat^T for a K x R one). Inlined with constant arguments, the loops
+ * unroll and the zero / +-1 coefficients fold away. */
+WG_INLINE void wg_mul(int R, int K, const float *Mat, bool trans, const wg_vec *in, int is, wg_vec *out, int os)
+{
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        wg_vec acc = {0};
+        bool first = true;
+#pragma GCC unroll 8
+        for (int k = 0; k < K; k++) {
+            const float c = trans ? Mat[k * R + r] : Mat[r * K + k];
+            if (c == 0.0f) continue;
+            const wg_vec t = c == 1.0f ? in[k * is] : c == -1.0f ? -in[k * is] : c * in[k * is];
+            acc = first ? t : acc + t;
+            first = false;
+        }
+        out[r * os] = acc;
+    }
+}
+
+/* Two-sided product X = L Y R^T of small matrices of vectors, as two wg_mul
+ * passes: L is [Ro x Ri] (or its transpose), likewise the right factor. */
+WG_INLINE void wg_sandwich(int Ro, int Ri, const float *L, bool trans, const wg_vec *in, wg_vec *out)
+{
+    wg_vec t[WG_AMAX * WG_AMAX];
+#pragma GCC unroll 8
+    for (int j = 0; j < Ri; j++) wg_mul(Ro, Ri, L, trans, in + j, Ri, t + j, Ri); /* columns: t = L in */
+#pragma GCC unroll 8
+    for (int i = 0; i < Ro; i++) wg_mul(Ro, Ri, L, trans, t + i * Ri, 1, out + i * Ro, 1); /* rows: t L^T */
+}
+
+/* U[xi][c][o] = G g G^T for the 3x3 kernels g = weight[o][c], 16 output channels
+ * per vector (flip: the kernels of the grad_input convolution, weight[c][o]
+ * rotated by 180 degrees, with O and C the output and input channels of that
+ * convolution). */
+WG_INLINE void wg_weights_impl(const wg_algo *al, const float *weight, int O, int C, bool flip, float *U)
+{
+    const int a = al->a;
+    const int64_t CO = (int64_t)C * O;
+    const int nob = (O + 15) / 16;
+#pragma omp parallel for schedule(static) if (CO > 4096)
+    for (int ob = 0; ob < nob; ob++) {
+        const int o0 = ob * 16, n = O - o0 < 16 ? O - o0 : 16;
+        for (int c = 0; c < C; c++) {
+            wg_vec g[9] = {{0}}, u[WG_AMAX * WG_AMAX];
+            for (int l = 0; l < n; l++) {
+                const int o = o0 + l;
+                for (int i = 0; i < 9; i++)
+                    g[i][l] = flip ? weight[((int64_t)c * O + o) * 9 + 8 - i] : weight[((int64_t)o * C + c) * 9 + i];
+            }
+            wg_vec t[WG_AMAX * 3]; /* G g, then (G g) G^T */
+            for (int j = 0; j < 3; j++) wg_mul(a, 3, al->G, false, g + j, 3, t + j, 3);
+            for (int i = 0; i < a; i++) wg_mul(a, 3, al->G, false, t + i * 3, 1, u + i * a, 1);
+            for (int xi = 0; xi < a * a; xi++) {
+                float *dst = U + xi * CO + (int64_t)c * O + o0;
+                if (n == 16) wg_store(dst, u[xi]);
+                else
+                    for (int l = 0; l < n; l++) dst[l] = u[xi][l];
+            }
+        }
+    }
+}
+
+static void wg_transform_weights(const wg_algo *al, const float *weight, int O, int C, bool flip, float *U)
+{
+    if (al->m == 4) wg_weights_impl(&F4, weight, O, C, flip, U);
+    else wg_weights_impl(&F2, weight, O, C, flip, U);
+}
+
+/* grad_weight[o][c] += G^T dU[o][c] G, 16 input channels per vector. */
+WG_INLINE void wg_weight_grad_impl(const wg_algo *al, const float *dU, int O, int C, float *grad_weight)
+{
+    const int a = al->a;
+    const int64_t OC = (int64_t)O * C;
+    const int ncb = (C + 15) / 16;
+#pragma omp parallel for schedule(static) if (OC > 4096)
+    for (int o = 0; o < O; o++)
+        for (int cb = 0; cb < ncb; cb++) {
+            const int c0 = cb * 16, n = C - c0 < 16 ? C - c0 : 16;
+            wg_vec u[WG_AMAX * WG_AMAX], t[3 * WG_AMAX], w[9];
+            for (int xi = 0; xi < a * a; xi++) {
+                const float *src = dU + xi * OC + (int64_t)o * C + c0;
+                if (n == 16) {
+                    u[xi] = wg_load(src);
+                } else {
+                    u[xi] = (wg_vec){0};
+                    for (int l = 0; l < n; l++) u[xi][l] = src[l];
+                }
+            }
+            for (int j = 0; j < a; j++) wg_mul(3, a, al->G, true, u + j, a, t + j, a); /* G^T dU */
+            for (int i = 0; i < 3; i++) wg_mul(3, a, al->G, true, t + i * a, 1, w + i * 3, 1); /* (G^T dU) G */
+            for (int l = 0; l < n; l++) {
+                float *dst = grad_weight + ((int64_t)o * C + c0 + l) * 9;
+                for (int i = 0; i < 9; i++) dst[i] += w[i][l];
+            }
+        }
+}
+
+static void wg_weight_grad_finish(const wg_algo *al, const float *dU, int O, int C, float *grad_weight)
+{
+    if (al->m == 4) wg_weight_grad_impl(&F4, dU, O, C, grad_weight);
+    else wg_weight_grad_impl(&F2, dU, O, C, grad_weight);
+}
+
 /* V[xi][t0 + tile][c] = B^T d B for every tile of B images x[B x C x H x W];
  * rows of V are Cp floats, TC = T * Cp apart from one component to the next. */
-static void wg_transform_input(const sl_conv2d_geom *g, const wg_plan *p, const float *x, int B, float *restrict V,
-                               int64_t T, float *restrict pad)
+WG_INLINE void wg_input_impl(const wg_algo *al, const sl_conv2d_geom *g, const wg_plan *p, const float *x, int B,
+                             float *restrict V, int64_t T, float *restrict pad)
 {
+    const int m = al->m, a = al->a;
     const int C = g->C, H = g->H, W = g->W, TH = p->TH, TW = p->TW, Cp = wg_round(C);
     const int64_t row = (int64_t)p->Wp * Cp, TC = T * Cp;
     memset(pad, 0, (size_t)p->Hp * row * sizeof(float)); /* border and pad lanes stay 0 */
@@ -330,89 +407,92 @@ static void wg_transform_input(const sl_conv2d_geom *g, const wg_plan *p, const 
         wg_to_channel_minor(x + (int64_t)i * C * H * W, C, H, W, pad, row, Cp, 1, 1);
         for (int th = 0; th < TH; th++)
             for (int tw = 0; tw < TW; tw++) {
-                const float *d = pad + (int64_t)(2 * th) * row + (int64_t)(2 * tw) * Cp;
+                const float *d = pad + (int64_t)(m * th) * row + (int64_t)(m * tw) * Cp;
                 float *v = V + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Cp;
-                for (int c = 0; c < Cp; c += WG_LANES) {
-                    wg_vec r[4][4]; /* B^T d */
-                    for (int b = 0; b < 4; b++) {
-                        const wg_vec d0 = wg_load(d + b * Cp + c), d1 = wg_load(d + row + b * Cp + c),
-                                     d2 = wg_load(d + 2 * row + b * Cp + c), d3 = wg_load(d + 3 * row + b * Cp + c);
-                        r[0][b] = d0 - d2;
-                        r[1][b] = d1 + d2;
-                        r[2][b] = d2 - d1;
-                        r[3][b] = d1 - d3;
-                    }
-                    for (int a = 0; a < 4; a++) { /* (B^T d) B */
-                        wg_store(v + (4 * a + 0) * TC + c, r[a][0] - r[a][2]);
-                        wg_store(v + (4 * a + 1) * TC + c, r[a][1] + r[a][2]);
-                        wg_store(v + (4 * a + 2) * TC + c, r[a][2] - r[a][1]);
-                        wg_store(v + (4 * a + 3) * TC + c, r[a][1] - r[a][3]);
-                    }
+                for (int c = 0; c < Cp; c += 16) {
+                    wg_vec in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
+                    for (int r = 0; r < a; r++)
+                        for (int s = 0; s < a; s++) in[r * a + s] = wg_load(d + r * row + s * Cp + c);
+                    wg_sandwich(a, a, al->BT, false, in, out);
+                    for (int xi = 0; xi < a * a; xi++) wg_store(v + xi * TC + c, out[xi]);
                 }
             }
     }
+}
+
+static void wg_transform_input(const sl_conv2d_geom *g, const wg_plan *p, const float *x, int B, float *V, int64_t T,
+                               float *pad)
+{
+    if (p->al->m == 4) wg_input_impl(&F4, g, p, x, B, V, T, pad);
+    else wg_input_impl(&F2, g, p, x, B, V, T, pad);
 }
 
 /* y[B x O x OH x OW] = A^T M A (+ bias) for every tile; rows of M are Op floats,
  * TO = T * Op apart. */
-WG_VECTORIZE static void wg_transform_output(const sl_conv2d_geom *g, const wg_plan *p, const float *restrict M,
-                                            int B, int64_t T, float *y, const float *bias, float *restrict out)
+WG_INLINE void wg_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const wg_plan *p, const float *restrict M,
+                              int B, int64_t T, float *y, const float *bias, float *restrict out)
 {
+    const int m = al->m, a = al->a;
     const int O = g->O, OH = g->OH, OW = g->OW, TH = p->TH, TW = p->TW, Op = wg_round(O);
-    const int64_t row = (int64_t)2 * TW * Op, TO = T * Op;
+    const int64_t row = (int64_t)m * TW * Op, TO = T * Op;
     for (int i = 0; i < B; i++) {
         for (int th = 0; th < TH; th++)
             for (int tw = 0; tw < TW; tw++) {
-                const float *m = M + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
-                float *y0 = out + (int64_t)(2 * th) * row + (int64_t)(2 * tw) * Op;
-                for (int o = 0; o < Op; o += WG_LANES) {
-                    wg_vec s0[4], s1[4]; /* A^T m */
-                    for (int k = 0; k < 4; k++) {
-                        const wg_vec a = wg_load(m + k * TO + o), e = wg_load(m + (4 + k) * TO + o),
-                                     f = wg_load(m + (8 + k) * TO + o), h = wg_load(m + (12 + k) * TO + o);
-                        s0[k] = a + e + f;
-                        s1[k] = e - f - h;
-                    }
-                    wg_store(y0 + o, s0[0] + s0[1] + s0[2]);
-                    wg_store(y0 + Op + o, s0[1] - s0[2] - s0[3]);
-                    wg_store(y0 + row + o, s1[0] + s1[1] + s1[2]);
-                    wg_store(y0 + row + Op + o, s1[1] - s1[2] - s1[3]);
+                const float *mm = M + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
+                float *y0 = out + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
+                for (int o = 0; o < Op; o += 16) {
+                    wg_vec in[WG_AMAX * WG_AMAX], t[WG_AMAX * WG_AMAX], res[16];
+                    for (int xi = 0; xi < a * a; xi++) in[xi] = wg_load(mm + xi * TO + o);
+                    for (int j = 0; j < a; j++) wg_mul(m, a, al->AT, false, in + j, a, t + j, a); /* A^T M */
+                    for (int r = 0; r < m; r++) wg_mul(m, a, al->AT, false, t + r * a, 1, res + r * m, 1);
+                    for (int r = 0; r < m; r++)
+                        for (int s = 0; s < m; s++) wg_store(y0 + r * row + s * Op + o, res[r * m + s]);
                 }
             }
-        /* back to [O x OH x OW], cropping the odd edge */
+        /* back to [O x OH x OW], cropping the edge tiles */
         wg_from_channel_minor(out, row, Op, O, OH, OW, bias, y + (int64_t)i * O * OH * OW);
     }
 }
 
-/* dM[xi][t0 + tile][o] = A dy A^T for every tile of dy[B x O x OH x OW] (outputs
- * past an odd edge count as 0); rows of dM are Op floats, TO = T * Op apart. */
-static void wg_transform_grad_output(const sl_conv2d_geom *g, const wg_plan *p, const float *dy, int B,
-                                     float *restrict dM, int64_t T, float *restrict pad)
+static void wg_transform_output(const sl_conv2d_geom *g, const wg_plan *p, const float *M, int B, int64_t T, float *y,
+                                const float *bias, float *out)
 {
+    if (p->al->m == 4) wg_output_impl(&F4, g, p, M, B, T, y, bias, out);
+    else wg_output_impl(&F2, g, p, M, B, T, y, bias, out);
+}
+
+/* dM[xi][t0 + tile][o] = A dy A^T for every tile of dy[B x O x OH x OW] (outputs
+ * past the edge count as 0); rows of dM are Op floats, TO = T * Op apart. */
+WG_INLINE void wg_grad_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const wg_plan *p, const float *dy,
+                                   int B, float *restrict dM, int64_t T, float *restrict pad)
+{
+    const int m = al->m, a = al->a;
     const int O = g->O, OH = g->OH, OW = g->OW, TH = p->TH, TW = p->TW, Op = wg_round(O);
-    const int64_t row = (int64_t)2 * TW * Op, TO = T * Op;
-    memset(pad, 0, (size_t)2 * TH * row * sizeof(float));
+    const int64_t row = (int64_t)m * TW * Op, TO = T * Op;
+    memset(pad, 0, (size_t)m * TH * row * sizeof(float));
     for (int i = 0; i < B; i++) {
         wg_to_channel_minor(dy + (int64_t)i * O * OH * OW, O, OH, OW, pad, row, Op, 0, 0);
         for (int th = 0; th < TH; th++)
             for (int tw = 0; tw < TW; tw++) {
-                const float *a0 = pad + (int64_t)(2 * th) * row + (int64_t)(2 * tw) * Op;
+                const float *d0 = pad + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
                 float *d = dM + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
-                for (int o = 0; o < Op; o += WG_LANES) {
-                    const wg_vec u0 = wg_load(a0 + o), v0 = wg_load(a0 + Op + o), u1 = wg_load(a0 + row + o),
-                                 v1 = wg_load(a0 + row + Op + o);
-                    /* rows of A dy: (u0 v0), (u0+u1 v0+v1), (u0-u1 v0-v1), (-u1 -v1);
-                     * then each row (u v) -> (u, u+v, u-v, -v) */
-                    const wg_vec ru[4] = {u0, u0 + u1, u0 - u1, -u1}, rv[4] = {v0, v0 + v1, v0 - v1, -v1};
-                    for (int r = 0; r < 4; r++) {
-                        wg_store(d + (4 * r + 0) * TO + o, ru[r]);
-                        wg_store(d + (4 * r + 1) * TO + o, ru[r] + rv[r]);
-                        wg_store(d + (4 * r + 2) * TO + o, ru[r] - rv[r]);
-                        wg_store(d + (4 * r + 3) * TO + o, -rv[r]);
-                    }
+                for (int o = 0; o < Op; o += 16) {
+                    wg_vec in[16], t[WG_AMAX * 4], out[WG_AMAX * WG_AMAX];
+                    for (int r = 0; r < m; r++)
+                        for (int s = 0; s < m; s++) in[r * m + s] = wg_load(d0 + r * row + s * Op + o);
+                    for (int j = 0; j < m; j++) wg_mul(a, m, al->AT, true, in + j, m, t + j, m); /* A dy */
+                    for (int r = 0; r < a; r++) wg_mul(a, m, al->AT, true, t + r * m, 1, out + r * a, 1);
+                    for (int xi = 0; xi < a * a; xi++) wg_store(d + xi * TO + o, out[xi]);
                 }
             }
     }
+}
+
+static void wg_transform_grad_output(const sl_conv2d_geom *g, const wg_plan *p, const float *dy, int B, float *dM,
+                                     int64_t T, float *pad)
+{
+    if (p->al->m == 4) wg_grad_output_impl(&F4, g, p, dy, B, dM, T, pad);
+    else wg_grad_output_impl(&F2, g, p, dy, B, dM, T, pad);
 }
 
 /* }====================================================================== */
@@ -421,33 +501,33 @@ static void wg_transform_grad_output(const sl_conv2d_geom *g, const wg_plan *p, 
 static void wg_forward_group(const sl_conv2d_geom *g, const wg_plan *p, const float *x, float *y, const float *U,
                              const float *bias, float *lane, int n_lo, int n_hi)
 {
-    const int C = g->C, O = g->O, Cp = wg_round(C), Op = wg_round(O);
+    const int C = g->C, O = g->O, Cp = wg_round(C), Op = wg_round(O), a2 = p->al->a * p->al->a;
     const int64_t chw = (int64_t)C * g->H * g->W, ohw = (int64_t)O * g->OH * g->OW;
-    float *V = lane, *M = lane + (size_t)16 * p->T * Cp, *scratch = M + (size_t)16 * p->T * Op;
+    float *V = lane, *M = lane + (size_t)a2 * p->T * Cp, *scratch = M + (size_t)a2 * p->T * Op;
     for (int n0 = n_lo; n0 < n_hi; n0 += p->nb) {
         const int B = n_hi - n0 < p->nb ? n_hi - n0 : p->nb;
         const int64_t T = (int64_t)B * p->TH * p->TW;
         wg_transform_input(g, p, x + n0 * chw, B, V, T, scratch);
-        for (int xi = 0; xi < 16; xi++)
+        for (int xi = 0; xi < a2; xi++)
             sl_gemm(false, false, (int)T, O, C, 1.0f, V + (int64_t)xi * T * Cp, Cp, U + (int64_t)xi * C * O, O, 0.0f,
                     M + (int64_t)xi * T * Op, Op);
         wg_transform_output(g, p, M, B, T, y + n0 * ohw, bias, scratch);
     }
 }
 
-/* dU += sum over images [n_lo, n_hi) of dM @ V^T. */
+/* dU += sum over images [n_lo, n_hi) of dM^T @ V. */
 static void wg_weight_grad_group(const sl_conv2d_geom *g, const wg_plan *p, const float *x, const float *grad_y,
                                  float *dU, float *lane, int n_lo, int n_hi)
 {
-    const int C = g->C, O = g->O, Cp = wg_round(C), Op = wg_round(O);
+    const int C = g->C, O = g->O, Cp = wg_round(C), Op = wg_round(O), a2 = p->al->a * p->al->a;
     const int64_t chw = (int64_t)C * g->H * g->W, ohw = (int64_t)O * g->OH * g->OW;
-    float *V = lane, *dM = lane + (size_t)16 * p->T * Cp, *scratch = dM + (size_t)16 * p->T * Op;
+    float *V = lane, *dM = lane + (size_t)a2 * p->T * Cp, *scratch = dM + (size_t)a2 * p->T * Op;
     for (int n0 = n_lo; n0 < n_hi; n0 += p->nb) {
         const int B = n_hi - n0 < p->nb ? n_hi - n0 : p->nb;
         const int64_t T = (int64_t)B * p->TH * p->TW;
         wg_transform_input(g, p, x + n0 * chw, B, V, T, scratch);
         wg_transform_grad_output(g, p, grad_y + n0 * ohw, B, dM, T, scratch);
-        for (int xi = 0; xi < 16; xi++)
+        for (int xi = 0; xi < a2; xi++)
             sl_gemm(true, false, O, C, (int)T, 1.0f, dM + (int64_t)xi * T * Op, Op, V + (int64_t)xi * T * Cp, Cp, 1.0f,
                     dU + (int64_t)xi * O * C, C);
     }
@@ -459,7 +539,7 @@ int sl_conv2d_winograd_forward(const sl_conv2d_geom *g, const float *x, float *y
     const wg_plan p = wg_make_plan(g);
     const wg_layout l = wg_make_layout(g, &p);
     float *U = workspace + l.U;
-    wg_transform_weights(weight, g->O, g->C, false, U);
+    wg_transform_weights(p.al, weight, g->O, g->C, false, U);
     const int G = wg_groups(g), team = wg_team(g);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++)
@@ -473,19 +553,19 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
 {
     const wg_plan p = wg_make_plan(g);
     const wg_layout l = wg_make_layout(g, &p);
-    const int G = wg_groups(g), team = wg_team(g), O = g->O, C = g->C;
+    const int G = wg_groups(g), team = wg_team(g), O = g->O, C = g->C, a2 = p.al->a * p.al->a;
     /* grad_x = the forward convolution of grad_y ([N x O x OH x OW], OH = H) with
      * the flipped kernels, C and O swapped; same tiles, same lane size. */
     const sl_conv2d_geom gt = {g->N, O, g->OH, g->OW, C, 3, 3, 1, 1, g->H, g->W};
     float *U = workspace + l.U;
-    if (grad_x) wg_transform_weights(weight, C, O, true, U);
+    if (grad_x) wg_transform_weights(p.al, weight, C, O, true, U);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++) {
         float *lane = workspace + (size_t)wg_thread() * p.lane;
         const int lo = wg_group_start(g, k), hi = wg_group_start(g, k + 1);
         if (grad_weight) {
             float *dU = workspace + l.dU + (size_t)k * l.dU_size;
-            memset(dU, 0, (size_t)16 * O * C * sizeof(float));
+            memset(dU, 0, (size_t)a2 * O * C * sizeof(float));
             wg_weight_grad_group(g, &p, x, grad_y, dU, lane, lo, hi);
         }
         if (grad_x) wg_forward_group(&gt, &p, grad_y, grad_x, U, NULL, lane, lo, hi);
@@ -493,12 +573,12 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
     if (grad_weight) {
         /* partial sums added in group order, then back to the 3x3 domain */
         float *dU = workspace + l.dU;
-        const int64_t n = (int64_t)16 * O * C;
+        const int64_t n = (int64_t)a2 * O * C;
         for (int k = 1; k < G; k++) {
             const float *part = dU + (size_t)k * l.dU_size;
             for (int64_t i = 0; i < n; i++) dU[i] += part[i];
         }
-        wg_weight_grad_finish(dU, O, C, grad_weight);
+        wg_weight_grad_finish(p.al, dU, O, C, grad_weight);
     }
     return SL_OK;
 }
