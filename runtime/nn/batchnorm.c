@@ -20,6 +20,7 @@
 #include "nn/parallel.h"
 
 #include <math.h>
+#include <string.h>
 
 #define BN_LANES 16  /* accumulators per block */
 #define BN_CBLOCK 64 /* channels per block in the BatchNorm1d path */
@@ -71,9 +72,19 @@ static inline int group_sample(const sl_batchnorm_params *p, int g, int r)
  * |mean| >> std. */
 #define BN_FOLD 1024
 
+/* 16 floats, one AVX-512 register (GCC and Clang split it on narrower CPUs). */
+typedef float bn_vec __attribute__((vector_size(BN_LANES * sizeof(float))));
+
+static inline bn_vec bn_load(const float *p)
+{
+    bn_vec v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 typedef struct {
     double d1[BN_LANES], d2[BN_LANES]; /* folded sums */
-    float f1[BN_LANES], f2[BN_LANES];  /* running float sums */
+    bn_vec f1, f2;                     /* running float sums, lane j = values j mod 16 of each block */
     int64_t pending;                   /* values in the float sums */
 } bn_sums;
 
@@ -83,8 +94,8 @@ static inline void sums_fold(bn_sums *a, bool force)
     for (int j = 0; j < BN_LANES; j++) {
         a->d1[j] += a->f1[j];
         a->d2[j] += a->f2[j];
-        a->f1[j] = a->f2[j] = 0.0f;
     }
+    a->f1 = a->f2 = (bn_vec){0};
     a->pending = 0;
 }
 
@@ -97,48 +108,45 @@ static double lanes_total(const double *acc)
 }
 
 /* f1 += x - shift, f2 += (x - shift)^2 over x[0, n) */
-BN_VECTORIZE static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
+static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
 {
     for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
         const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
-        float f1[BN_LANES], f2[BN_LANES];
-        for (int j = 0; j < BN_LANES; j++) f1[j] = a->f1[j], f2[j] = a->f2[j];
+        bn_vec f1 = a->f1, f2 = a->f2;
         int64_t i = i0;
-        for (; i + BN_LANES <= end; i += BN_LANES)
-            for (int j = 0; j < BN_LANES; j++) {
-                const float d = x[i + j] - shift;
-                f1[j] += d;
-                f2[j] += d * d;
-            }
+        for (; i + BN_LANES <= end; i += BN_LANES) {
+            const bn_vec d = bn_load(x + i) - shift;
+            f1 += d;
+            f2 += d * d;
+        }
         for (int j = 0; i + j < end; j++) {
             const float d = x[i + j] - shift;
             f1[j] += d;
             f2[j] += d * d;
         }
-        for (int j = 0; j < BN_LANES; j++) a->f1[j] = f1[j], a->f2[j] = f2[j];
+        a->f1 = f1, a->f2 = f2;
         a->pending += end - i0;
         sums_fold(a, false);
     }
 }
 
 /* f1 += dy, f2 += dy * (x - mean) over [0, n) */
-BN_VECTORIZE static void block_dy(bn_sums *a, const float *dy, const float *x, int64_t n, float mean)
+static void block_dy(bn_sums *a, const float *dy, const float *x, int64_t n, float mean)
 {
     for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
         const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
-        float f1[BN_LANES], f2[BN_LANES];
-        for (int j = 0; j < BN_LANES; j++) f1[j] = a->f1[j], f2[j] = a->f2[j];
+        bn_vec f1 = a->f1, f2 = a->f2;
         int64_t i = i0;
-        for (; i + BN_LANES <= end; i += BN_LANES)
-            for (int j = 0; j < BN_LANES; j++) {
-                f1[j] += dy[i + j];
-                f2[j] += dy[i + j] * (x[i + j] - mean);
-            }
+        for (; i + BN_LANES <= end; i += BN_LANES) {
+            const bn_vec g = bn_load(dy + i);
+            f1 += g;
+            f2 += g * (bn_load(x + i) - mean);
+        }
         for (int j = 0; i + j < end; j++) {
             f1[j] += dy[i + j];
             f2[j] += dy[i + j] * (x[i + j] - mean);
         }
-        for (int j = 0; j < BN_LANES; j++) a->f1[j] = f1[j], a->f2[j] = f2[j];
+        a->f1 = f1, a->f2 = f2;
         a->pending += end - i0;
         sums_fold(a, false);
     }
