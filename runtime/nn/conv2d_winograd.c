@@ -230,35 +230,39 @@ static inline void wg_transpose16(wg_vec r[16])
     }
 }
 
-/* Where pixel p of a W-wide plane lands in a channel-minor plane whose pixel
- * (h, w) sits at row r0 + h, column c0 + w (rows `row` floats, pixels Cp). */
-static inline int64_t wg_pixel_at(int64_t p, int W, int64_t row, int Cp, int r0, int c0)
+/* Offsets in a channel-minor plane (rows `row` floats, pixels Cp floats, pixel
+ * (h, w) of the image at row r0 + h, column c0 + w) of 16 consecutive pixels
+ * p .. p + 15 of a W-wide image: one division per block, not per pixel. */
+static inline void wg_pixel_offsets(int64_t p, int W, int64_t row, int Cp, int r0, int c0, int64_t off[16])
 {
-    return (r0 + p / W) * row + (c0 + p % W) * (int64_t)Cp;
+    int64_t h = p / W;
+    int w = (int)(p % W);
+    for (int j = 0; j < 16; j++) {
+        off[j] = (r0 + h) * row + (int64_t)(c0 + w) * Cp;
+        if (++w == W) w = 0, h++;
+    }
 }
 
 /* dst[pixel (h, w)][c] = src[c][h][w]: one [C x H x W] image into a channel-minor
- * plane (see wg_pixel_at), 16 x 16 blocks through registers. */
+ * plane (see wg_pixel_offsets), 16 x 16 blocks through registers. */
 static void wg_to_channel_minor(const float *restrict src, int C, int H, int W, float *restrict dst, int64_t row,
                                 int Cp, int r0, int c0)
 {
-    const int64_t HW = (int64_t)H * W, P16 = HW / 16 * 16;
-    const int C16 = C / 16 * 16;
-    for (int c = 0; c < C16; c += 16) {
-        for (int64_t p = 0; p < P16; p += 16) {
-            wg_vec r[16];
-            for (int i = 0; i < 16; i++) r[i] = wg_load(src + (c + i) * HW + p);
-            wg_transpose16(r);
-            for (int j = 0; j < 16; j++) wg_store(dst + wg_pixel_at(p + j, W, row, Cp, r0, c0) + c, r[j]);
-        }
-        for (int64_t p = P16; p < HW; p++) {
-            float *d = dst + wg_pixel_at(p, W, row, Cp, r0, c0);
-            for (int i = c; i < c + 16; i++) d[i] = src[i * HW + p];
-        }
-    }
-    for (int64_t p = 0; p < HW && C16 < C; p++) {
-        float *d = dst + wg_pixel_at(p, W, row, Cp, r0, c0);
-        for (int i = C16; i < C; i++) d[i] = src[i * HW + p];
+    const int64_t HW = (int64_t)H * W;
+    int64_t off[16];
+    for (int64_t p = 0; p < HW; p += 16) {
+        const int np = HW - p < 16 ? (int)(HW - p) : 16;
+        wg_pixel_offsets(p, W, row, Cp, r0, c0, off);
+        int c = 0;
+        if (np == 16)
+            for (; c + 16 <= C; c += 16) {
+                wg_vec r[16];
+                for (int i = 0; i < 16; i++) r[i] = wg_load(src + (c + i) * HW + p);
+                wg_transpose16(r);
+                for (int j = 0; j < 16; j++) wg_store(dst + off[j] + c, r[j]);
+            }
+        for (int j = 0; j < np; j++)
+            for (int i = c; i < C; i++) dst[off[j] + i] = src[i * HW + p + j];
     }
 }
 
@@ -267,23 +271,21 @@ static void wg_to_channel_minor(const float *restrict src, int C, int H, int W, 
 static void wg_from_channel_minor(const float *restrict src, int64_t row, int Op, int O, int H, int W,
                                   const float *bias, float *restrict dst)
 {
-    const int64_t HW = (int64_t)H * W, P16 = HW / 16 * 16;
-    const int O16 = O / 16 * 16;
-    for (int o = 0; o < O16; o += 16) {
-        for (int64_t p = 0; p < P16; p += 16) {
-            wg_vec r[16];
-            for (int j = 0; j < 16; j++) r[j] = wg_load(src + wg_pixel_at(p + j, W, row, Op, 0, 0) + o);
-            wg_transpose16(r);
-            for (int i = 0; i < 16; i++) wg_store(dst + (o + i) * HW + p, r[i] + (bias ? bias[o + i] : 0.0f));
-        }
-        for (int64_t p = P16; p < HW; p++) {
-            const float *s = src + wg_pixel_at(p, W, row, Op, 0, 0);
-            for (int i = o; i < o + 16; i++) dst[i * HW + p] = s[i] + (bias ? bias[i] : 0.0f);
-        }
-    }
-    for (int64_t p = 0; p < HW && O16 < O; p++) {
-        const float *s = src + wg_pixel_at(p, W, row, Op, 0, 0);
-        for (int i = O16; i < O; i++) dst[i * HW + p] = s[i] + (bias ? bias[i] : 0.0f);
+    const int64_t HW = (int64_t)H * W;
+    int64_t off[16];
+    for (int64_t p = 0; p < HW; p += 16) {
+        const int np = HW - p < 16 ? (int)(HW - p) : 16;
+        wg_pixel_offsets(p, W, row, Op, 0, 0, off);
+        int o = 0;
+        if (np == 16)
+            for (; o + 16 <= O; o += 16) {
+                wg_vec r[16];
+                for (int j = 0; j < 16; j++) r[j] = wg_load(src + off[j] + o);
+                wg_transpose16(r);
+                for (int i = 0; i < 16; i++) wg_store(dst + (o + i) * HW + p, r[i] + (bias ? bias[o + i] : 0.0f));
+            }
+        for (int j = 0; j < np; j++)
+            for (int i = o; i < O; i++) dst[i * HW + p + j] = src[off[j] + i] + (bias ? bias[i] : 0.0f);
     }
 }
 
