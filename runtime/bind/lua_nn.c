@@ -211,7 +211,7 @@ static void bn_params(lua_State *L, const char *op, const sl_tensor *x, bool tra
 }
 
 /* nn.batchnorm_forward(x, y, gamma|nil, beta|nil, running_mean|nil, running_var|nil, save_mean, save_invstd,
- *                      training, momentum, eps, groups, interleaved) */
+ *                      training, momentum, eps, groups, interleaved[, relu]) */
 static int l_batchnorm_forward(lua_State *L)
 {
     const char *op = "batchnorm_forward";
@@ -226,6 +226,7 @@ static int l_batchnorm_forward(lua_State *L)
     sl_batchnorm_params p;
     char ctx[160];
     bn_params(L, op, x, training, momentum, eps, groups, interleaved, &p, ctx, sizeof ctx);
+    p.relu = lua_toboolean(L, 14);
     int64_t c[1] = {p.C}, gc[2] = {p.groups, p.C};
     expect_shape(L, op, "output", y, x->ndim, x->size, ctx);
     expect_shape(L, op, "weight", gamma, 1, c, ctx);
@@ -240,7 +241,8 @@ static int l_batchnorm_forward(lua_State *L)
 }
 
 /* nn.batchnorm_backward(x, grad_y, grad_x|nil, gamma|nil, grad_gamma|nil, grad_beta|nil, save_mean, save_invstd,
- *                       training, eps, groups, interleaved) */
+ *                       training, eps, groups, interleaved[, relu_output])
+ * relu_output: the forward output of a BatchNorm with a fused ReLU (its mask). */
 static int l_batchnorm_backward(lua_State *L)
 {
     const char *op = "batchnorm_backward";
@@ -252,18 +254,21 @@ static int l_batchnorm_backward(lua_State *L)
     double eps = luaL_checknumber(L, 10);
     int groups = arg_int(L, 11, op, "groups");
     bool interleaved = lua_toboolean(L, 12);
+    sl_tensor *ry = opt_f32(L, 13, op, "relu_output");
     sl_batchnorm_params p;
     char ctx[160];
     bn_params(L, op, x, training, 0.1, eps, groups, interleaved, &p, ctx, sizeof ctx);
+    p.relu = ry != NULL;
     int64_t c[1] = {p.C}, gc[2] = {p.groups, p.C};
     expect_shape(L, op, "grad_output", gy, x->ndim, x->size, ctx);
+    expect_shape(L, op, "relu_output", ry, x->ndim, x->size, ctx);
     expect_shape(L, op, "grad_input", gx, x->ndim, x->size, ctx);
     expect_shape(L, op, "weight", gamma, 1, c, ctx);
     expect_shape(L, op, "grad_weight", gg, 1, c, ctx);
     expect_shape(L, op, "grad_bias", gbeta, 1, c, ctx);
     expect_shape(L, op, "save_mean", sm, 2, gc, ctx);
     expect_shape(L, op, "save_invstd", si, 2, gc, ctx);
-    CHECK(sl_batchnorm_backward(&p, sl_f32(x), sl_f32(gy), gx ? sl_f32(gx) : NULL, gamma ? sl_f32(gamma) : NULL,
+    CHECK(sl_batchnorm_backward(&p, sl_f32(x), ry ? sl_f32(ry) : NULL, sl_f32(gy), gx ? sl_f32(gx) : NULL, gamma ? sl_f32(gamma) : NULL,
                                 gg ? sl_f32(gg) : NULL, gbeta ? sl_f32(gbeta) : NULL, sl_f32(sm), sl_f32(si)));
     return 0;
 }
@@ -290,6 +295,17 @@ static int l_relu_forward(lua_State *L)
     sl_tensor *x = arg_f32(L, 1, op, "input"), *y = arg_f32(L, 2, op, "output");
     same_shape(L, op, "output", y, x, "input");
     CHECK(sl_relu_forward(sl_f32(x), sl_f32(y), sl_tensor_numel(x)));
+    return 0;
+}
+
+/* nn.add_relu(y, a, b): y = max(a + b, 0), all the same shape */
+static int l_add_relu(lua_State *L)
+{
+    const char *op = "add_relu";
+    sl_tensor *y = arg_f32(L, 1, op, "output"), *a = arg_f32(L, 2, op, "a"), *b = arg_f32(L, 3, op, "b");
+    same_shape(L, op, "a", a, y, "output");
+    same_shape(L, op, "b", b, y, "output");
+    CHECK(sl_add_relu_forward(sl_f32(a), sl_f32(b), sl_f32(y), sl_tensor_numel(y)));
     return 0;
 }
 
@@ -584,6 +600,7 @@ static const luaL_Reg nn_functions[] = {
     {"cross_entropy", l_cross_entropy},
     {"mse", l_mse},
     {"add", l_add},
+    {"add_relu", l_add_relu},
     {"set_", l_set_},
     {"same_storage", l_same_storage},
     {NULL, NULL}};

@@ -34,7 +34,7 @@
 sl_batchnorm_params sl_batchnorm_defaults(int N, int C, int spatial)
 {
     return (sl_batchnorm_params){.N = N, .C = C, .spatial = spatial, .groups = 1, .interleaved = false,
-                                 .training = true, .momentum = 0.1f, .eps = 1e-5f};
+                                 .training = true, .momentum = 0.1f, .eps = 1e-5f, .relu = false};
 }
 
 static int batchnorm_check(const sl_batchnorm_params *p, const char *op)
@@ -130,21 +130,31 @@ static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
     }
 }
 
-/* f1 += dy, f2 += dy * (x - mean) over [0, n) */
-static void block_dy(bn_sums *a, const float *dy, const float *x, int64_t n, float mean)
+/* Keep g where the ReLU output y is positive (the fused ReLU's backward). */
+static inline bn_vec bn_relu_mask(bn_vec g, bn_vec y)
+{
+    typedef int32_t bn_ivec __attribute__((vector_size(sizeof(bn_vec))));
+    return (bn_vec)((bn_ivec)g & (y > 0.0f));
+}
+
+/* f1 += dy, f2 += dy * (x - mean) over [0, n); with relu_y, dy is first masked by
+ * relu_y > 0 (BatchNorm followed by a fused ReLU). */
+static void block_dy(bn_sums *a, const float *dy, const float *x, const float *relu_y, int64_t n, float mean)
 {
     for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
         const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
         bn_vec f1 = a->f1, f2 = a->f2;
         int64_t i = i0;
         for (; i + BN_LANES <= end; i += BN_LANES) {
-            const bn_vec g = bn_load(dy + i);
+            bn_vec g = bn_load(dy + i);
+            if (relu_y) g = bn_relu_mask(g, bn_load(relu_y + i));
             f1 += g;
             f2 += g * (bn_load(x + i) - mean);
         }
         for (int j = 0; i + j < end; j++) {
-            f1[j] += dy[i + j];
-            f2[j] += dy[i + j] * (x[i + j] - mean);
+            const float g = relu_y && !(relu_y[i + j] > 0.0f) ? 0.0f : dy[i + j];
+            f1[j] += g;
+            f2[j] += g * (x[i + j] - mean);
         }
         a->f1 = f1, a->f2 = f2;
         a->pending += end - i0;
@@ -152,15 +162,27 @@ static void block_dy(bn_sums *a, const float *dy, const float *x, int64_t n, flo
     }
 }
 
-BN_VECTORIZE static void affine_block(const float *x, float *y, int64_t n, float scale, float shift)
+BN_VECTORIZE static void affine_block(const float *x, float *y, int64_t n, float scale, float shift, bool relu)
 {
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
+    if (relu)
+        for (int64_t i = 0; i < n; i++) {
+            const float v = x[i] * scale + shift;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
 }
 
-BN_VECTORIZE static void dx_block(const float *dy, const float *x, float *dx, int64_t n, float k, float mdy,
-                                  float mdyx, float mean, float invstd)
+BN_VECTORIZE static void dx_block(const float *dy, const float *x, const float *relu_y, float *dx, int64_t n, float k,
+                                  float mdy, float mdyx, float mean, float invstd)
 {
-    for (int64_t i = 0; i < n; i++) dx[i] = k * (dy[i] - mdy - (x[i] - mean) * invstd * mdyx);
+    if (relu_y)
+        for (int64_t i = 0; i < n; i++) {
+            const float g = relu_y[i] > 0.0f ? dy[i] : 0.0f;
+            dx[i] = k * (g - mdy - (x[i] - mean) * invstd * mdyx);
+        }
+    else
+        for (int64_t i = 0; i < n; i++) dx[i] = k * (dy[i] - mdy - (x[i] - mean) * invstd * mdyx);
 }
 
 /* }====================================================================== */
@@ -236,7 +258,10 @@ BN_VECTORIZE static void forward_rows(const sl_batchnorm_params *p, const float 
             }
             for (int r = 0; r < per; r++) {
                 const int64_t off = (int64_t)group_sample(p, g, r) * C + c0;
-                for (int j = 0; j < nc; j++) y[off + j] = x[off + j] * scale[j] + shift[j];
+                for (int j = 0; j < nc; j++) {
+                    const float v = x[off + j] * scale[j] + shift[j];
+                    y[off + j] = p->relu && !(v > 0.0f) ? 0.0f : v;
+                }
             }
         }
         if (p->training && running_mean)
@@ -275,7 +300,7 @@ static void forward_planes(const sl_batchnorm_params *p, const float *x, float *
             const float scale = (float)(invstd * w), shift = (float)(b - mean * invstd * w);
             for (int r = 0; r < per; r++) {
                 const int64_t off = ((int64_t)group_sample(p, g, r) * C + c) * S;
-                affine_block(x + off, y + off, S, scale, shift);
+                affine_block(x + off, y + off, S, scale, shift, p->relu);
             }
         }
         if (p->training && running_mean) update_running(p, c, msum, vsum, running_mean, running_var);
@@ -299,7 +324,7 @@ int sl_batchnorm_forward(const sl_batchnorm_params *p, const float *x, float *y,
     return SL_OK;
 }
 
-BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float *x, const float *grad_y,
+BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float *x, const float *relu_y, const float *grad_y,
                                        float *grad_x, const float *gamma, float *grad_gamma, float *grad_beta,
                                        const float *save_mean, const float *save_invstd)
 {
@@ -315,8 +340,9 @@ BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float
             for (int r = 0; r < per; r++) {
                 const int64_t off = (int64_t)group_sample(p, g, r) * C + c0;
                 for (int j = 0; j < nc; j++) {
-                    sdy[j] += grad_y[off + j];
-                    sdyx[j] += (double)grad_y[off + j] * (x[off + j] - mean[j]);
+                    const float g = relu_y && !(relu_y[off + j] > 0.0f) ? 0.0f : grad_y[off + j];
+                    sdy[j] += g;
+                    sdyx[j] += (double)g * (x[off + j] - mean[j]);
                 }
             }
             float k[BN_CBLOCK], mdy[BN_CBLOCK], mdyx[BN_CBLOCK];
@@ -331,8 +357,10 @@ BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float
             if (!grad_x) continue;
             for (int r = 0; r < per; r++) {
                 const int64_t off = (int64_t)group_sample(p, g, r) * C + c0;
-                for (int j = 0; j < nc; j++)
-                    grad_x[off + j] = k[j] * (grad_y[off + j] - mdy[j] - (x[off + j] - mean[j]) * invstd[j] * mdyx[j]);
+                for (int j = 0; j < nc; j++) {
+                    const float g = relu_y && !(relu_y[off + j] > 0.0f) ? 0.0f : grad_y[off + j];
+                    grad_x[off + j] = k[j] * (g - mdy[j] - (x[off + j] - mean[j]) * invstd[j] * mdyx[j]);
+                }
             }
         }
         for (int j = 0; j < nc; j++) {
@@ -342,7 +370,7 @@ BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float
     }
 }
 
-static void backward_planes(const sl_batchnorm_params *p, const float *x, const float *grad_y, float *grad_x,
+static void backward_planes(const sl_batchnorm_params *p, const float *x, const float *relu_y, const float *grad_y, float *grad_x,
                             const float *gamma, float *grad_gamma, float *grad_beta, const float *save_mean,
                             const float *save_invstd)
 {
@@ -357,7 +385,7 @@ static void backward_planes(const sl_batchnorm_params *p, const float *x, const 
             bn_sums a = {0};
             for (int r = 0; r < per; r++) {
                 const int64_t off = ((int64_t)group_sample(p, g, r) * C + c) * S;
-                block_dy(&a, grad_y + off, x + off, S, (float)mean);
+                block_dy(&a, grad_y + off, x + off, relu_y ? relu_y + off : NULL, S, (float)mean);
             }
             sums_fold(&a, true);
             const double sdy = lanes_total(a.d1), sdyx = lanes_total(a.d2) * invstd; /* sum dy, sum dy * xhat */
@@ -369,7 +397,8 @@ static void backward_planes(const sl_batchnorm_params *p, const float *x, const 
             const float mdyx = p->training ? (float)(sdyx / (double)m) : 0.0f;
             for (int r = 0; r < per; r++) {
                 const int64_t off = ((int64_t)group_sample(p, g, r) * C + c) * S;
-                dx_block(grad_y + off, x + off, grad_x + off, S, k, mdy, mdyx, (float)mean, (float)invstd);
+                dx_block(grad_y + off, x + off, relu_y ? relu_y + off : NULL, grad_x + off, S, k, mdy, mdyx, (float)mean,
+                         (float)invstd);
             }
         }
         if (grad_gamma) grad_gamma[c] += (float)dgamma;
@@ -377,7 +406,7 @@ static void backward_planes(const sl_batchnorm_params *p, const float *x, const 
     }
 }
 
-int sl_batchnorm_backward(const sl_batchnorm_params *p, const float *x, const float *grad_y, float *grad_x,
+int sl_batchnorm_backward(const sl_batchnorm_params *p, const float *x, const float *y, const float *grad_y, float *grad_x,
                           const float *gamma, float *grad_gamma, float *grad_beta, const float *save_mean,
                           const float *save_invstd)
 {
@@ -385,9 +414,13 @@ int sl_batchnorm_backward(const sl_batchnorm_params *p, const float *x, const fl
     if (!x || !grad_y || !save_mean || !save_invstd)
         return sl_error("batchnorm_backward: NULL input, grad_output or saved statistics (input [%dx%dx%d])",
                         p->N, p->C, p->spatial);
+    if (p->relu && !y)
+        return sl_error("batchnorm_backward: with a fused ReLU the forward output is needed (input [%dx%dx%d])", p->N,
+                        p->C, p->spatial);
+    const float *relu_y = p->relu ? y : NULL;
     if (p->spatial == 1)
-        backward_rows(p, x, grad_y, grad_x, gamma, grad_gamma, grad_beta, save_mean, save_invstd);
+        backward_rows(p, x, relu_y, grad_y, grad_x, gamma, grad_gamma, grad_beta, save_mean, save_invstd);
     else
-        backward_planes(p, x, grad_y, grad_x, gamma, grad_gamma, grad_beta, save_mean, save_invstd);
+        backward_planes(p, x, relu_y, grad_y, grad_x, gamma, grad_gamma, grad_beta, save_mean, save_invstd);
     return SL_OK;
 }

@@ -115,9 +115,10 @@ typedef struct sl_batchnorm_params {
     bool training;      /* batch statistics (true) or running statistics (false) */
     float momentum;     /* PyTorch convention, default 0.1 */
     float eps;          /* default 1e-5 */
+    bool relu;          /* y = max(BN(x), 0): BatchNorm and the ReLU after it in one pass */
 } sl_batchnorm_params;
 
-/* {N, C, spatial, groups 1, contiguous, training, momentum 0.1, eps 1e-5}. */
+/* {N, C, spatial, groups 1, contiguous, training, momentum 0.1, eps 1e-5, no relu}. */
 sl_batchnorm_params sl_batchnorm_defaults(int N, int C, int spatial);
 
 /* save_mean / save_invstd are [groups x C]: written in both modes (in evaluation
@@ -137,6 +138,8 @@ int sl_batchnorm_forward(const sl_batchnorm_params *p,
  * evaluation backward is the affine map's (dx = dy * gamma * invstd). */
 int sl_batchnorm_backward(const sl_batchnorm_params *p,
                           const float *x,           /* [N x C x spatial], forward input */
+                          const float *y,           /* [N x C x spatial], forward output: the ReLU mask
+                                                       when p->relu, else unused (may be NULL) */
                           const float *grad_y,      /* [N x C x spatial] */
                           float *grad_x,            /* [N x C x spatial], written, OPTIONAL, may alias grad_y */
                           const float *gamma,       /* [C], OPTIONAL */
@@ -157,6 +160,9 @@ int sl_relu_backward(const float *y,      /* [n], forward output */
                      const float *grad_y, /* [n] */
                      float *grad_x,       /* [n], written */
                      int64_t n);
+/* y = max(a + b, 0) in one pass (a residual block's sum and ReLU); y may alias a or b.
+ * Its backward is sl_relu_backward on y. */
+int sl_add_relu_forward(const float *a, const float *b, float *y, int64_t n);
 /* }========================================================================= */
 
 /* {=========================================================================

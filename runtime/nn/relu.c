@@ -29,3 +29,15 @@ int sl_relu_backward(const float *y, const float *grad_y, float *grad_x, int64_t
     }
     return SL_OK;
 }
+
+int sl_add_relu_forward(const float *a, const float *b, float *y, int64_t n)
+{
+    if (n < 0 || (n > 0 && (!a || !b || !y)))
+        return sl_error("add_relu: bad arguments, [%lld] elements", (long long)n);
+#pragma omp parallel for simd schedule(static) if (n > NN_PAR_WORK)
+    for (int64_t i = 0; i < n; i++) {
+        const float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+    return SL_OK;
+}

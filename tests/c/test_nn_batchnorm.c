@@ -105,12 +105,12 @@ static void test_groups_equal_separate(void)
     sl_batchnorm_params p = sl_batchnorm_defaults(N, C, S);
     p.groups = G;
     CHECK(sl_batchnorm_forward(&p, x, y, gm, bt, rm, rv, sm, si) == SL_OK);
-    CHECK(sl_batchnorm_backward(&p, x, dy, dx, gm, dg, db, sm, si) == SL_OK);
+    CHECK(sl_batchnorm_backward(&p, x, NULL, dy, dx, gm, dg, db, sm, si) == SL_OK);
     sl_batchnorm_params q = sl_batchnorm_defaults(per, C, S);
     for (int g = 0; g < G; g++) {
         float rmg[3] = {0.1f, 0.2f, 0.3f}, rvg[3] = {1, 2, 3}, smg[3], sig[3];
         CHECK(sl_batchnorm_forward(&q, x + g * blk, y_sep + g * blk, gm, bt, rmg, rvg, smg, sig) == SL_OK);
-        CHECK(sl_batchnorm_backward(&q, x + g * blk, dy + g * blk, dx_sep + g * blk, gm, dg_sep, db_sep, smg, sig) ==
+        CHECK(sl_batchnorm_backward(&q, x + g * blk, NULL, dy + g * blk, dx_sep + g * blk, gm, dg_sep, db_sep, smg, sig) ==
               SL_OK);
         reference_bn(x + g * blk, y_ref + g * blk, gm, bt, per, C, S, q.eps);
         for (int c = 0; c < C; c++) {
@@ -167,7 +167,7 @@ static void gradcheck_case(int N, int C, int S, int G, bool interleaved, bool tr
     c.si = tu_zeros((int64_t)G * C);
     float *dx = tu_zeros(n), *dg = tu_zeros(C), *db = tu_zeros(C);
     bn_loss(&c);
-    CHECK(sl_batchnorm_backward(&c.p, c.x, c.r, dx, c.gamma, affine ? dg : NULL, affine ? db : NULL, c.sm, c.si) ==
+    CHECK(sl_batchnorm_backward(&c.p, c.x, NULL, c.r, dx, c.gamma, affine ? dg : NULL, affine ? db : NULL, c.sm, c.si) ==
           SL_OK);
     char what[96];
     snprintf(what, sizeof what, "bn d/dx [%dx%dx%d] G%d%s %s", N, C, S, G, interleaved ? "i" : "",
@@ -204,8 +204,8 @@ static void test_in_place_and_accumulate(void)
     CHECK(sl_batchnorm_forward(&p, x, y, g, NULL, NULL, NULL, sm, si) == SL_OK);
     CHECK(sl_batchnorm_forward(&p, z, z, g, NULL, NULL, NULL, sm, si) == SL_OK); /* y aliases x */
     CHECK(memcmp(y, z, sizeof(float) * n) == 0);
-    CHECK(sl_batchnorm_backward(&p, x, dy, dx, g, dg0, db0, sm, si) == SL_OK);
-    CHECK(sl_batchnorm_backward(&p, x, dz, dz, g, dg, db, sm, si) == SL_OK);     /* grad_x aliases grad_y */
+    CHECK(sl_batchnorm_backward(&p, x, NULL, dy, dx, g, dg0, db0, sm, si) == SL_OK);
+    CHECK(sl_batchnorm_backward(&p, x, NULL, dz, dz, g, dg, db, sm, si) == SL_OK);     /* grad_x aliases grad_y */
     CHECK(memcmp(dx, dz, sizeof(float) * n) == 0);
     for (int c = 0; c < C; c++) {
         CHECK_NEAR(dg[c], dg0[c] + 1, 1e-6);
@@ -287,7 +287,7 @@ static void test_thread_independent(void)
             sl_batchnorm_params p = sl_batchnorm_defaults(N, C, S);
             p.groups = 2;
             CHECK(sl_batchnorm_forward(&p, x, y[t], g, NULL, rv[t], rv[t] + C, sm, si) == SL_OK);
-            CHECK(sl_batchnorm_backward(&p, x, dy, dx[t], g, dg[t], NULL, sm, si) == SL_OK);
+            CHECK(sl_batchnorm_backward(&p, x, NULL, dy, dx[t], g, dg[t], NULL, sm, si) == SL_OK);
         }
         CHECK(memcmp(y[0], y[1], sizeof(float) * n) == 0);
         CHECK(memcmp(dx[0], dx[1], sizeof(float) * n) == 0);
@@ -326,7 +326,7 @@ static void golden_case(const char *what, int N, int C, int S, int groups, const
     p.groups = groups;
     p.interleaved = true; /* SplitBatchNorm's view(-1, C * G, H, W) */
     CHECK(sl_batchnorm_forward(&p, x, y, g, b, rm, rv, sm, si) == SL_OK);
-    CHECK(sl_batchnorm_backward(&p, x, dy, dx, g, dg, db, sm, si) == SL_OK);
+    CHECK(sl_batchnorm_backward(&p, x, NULL, dy, dx, g, dg, db, sm, si) == SL_OK);
     char buf[64];
     snprintf(buf, sizeof buf, "%s y", what);
     CHECK_CLOSE(buf, y, yr, n, 2e-6, 2e-6);
@@ -366,7 +366,7 @@ static void test_errors(void)
     p.C = 0;
     CHECK_FAILS(sl_batchnorm_forward(&p, b, b, NULL, NULL, NULL, NULL, b, b), "batchnorm_forward: sizes must be positive, input [4x0x1]");
     p = sl_batchnorm_defaults(4, 2, 1);
-    CHECK_FAILS(sl_batchnorm_backward(&p, b, b, b, NULL, NULL, NULL, NULL, b), "batchnorm_backward: NULL");
+    CHECK_FAILS(sl_batchnorm_backward(&p, b, NULL, b, b, NULL, NULL, NULL, NULL, b), "batchnorm_backward: NULL");
     /* evaluation with running stats only: one value per channel is fine */
     p = sl_batchnorm_defaults(1, 2, 1);
     p.training = false;

@@ -166,6 +166,44 @@ function TestLayers:testBatchNorm()
     gradcheck(nn.BatchNorm1d(5), sslab.randn(5, 6), transposed(1, 2), {name = 'bn1d transposed'})
 end
 
+-- BatchNorm{relu = true} is ReLU(BatchNorm(x)) in one pass: the same outputs and gradients
+-- (parameters and input) in training, with groups, in evaluation, 2-d and 1-d; and a
+-- finite-difference check of the fused module itself.
+function TestLayers:testBatchNormFusedReLU()
+    local cases = {
+        {nn.BatchNorm2d, 3, {}, {6, 3, 5, 4}},
+        {nn.BatchNorm2d, 3, {groups = 2}, {6, 3, 5, 4}},
+        {nn.BatchNorm1d, 70, {}, {8, 70}},
+        {nn.BatchNorm2d, 3, {}, {6, 3, 5, 4}, 'eval'},
+    }
+    for i, c in ipairs(cases) do
+        local make, ch, opts, shape, eval = table.unpack(c)
+        local fused_opts = {relu = true}
+        for k, v in pairs(opts) do fused_opts[k] = v end
+        local plain, fused, relu = make(ch, opts), make(ch, fused_opts), nn.ReLU()
+        for _, m in ipairs({plain, fused}) do
+            m.weight:copy_(sslab.linspace and sslab.linspace(0.5, 1.5, ch) or sslab.full({ch}, 0.8))
+            m.bias:copy_(sslab.full({ch}, 0.1))
+            if eval then m.running_var:fill_(1.5); m:evaluate() end
+        end
+        local x = sslab.randn(shape, sslab.Generator(i))
+        local gy = sslab.randn(shape, sslab.Generator(10 + i))
+        local y_ref = relu:forward(plain:forward(x)):clone()
+        local y = fused:forward(x)
+        lu.assertTrue((y - y_ref):abs():max() < 1e-6, 'fused relu forward, case ' .. i)
+        plain:zero_grad(); fused:zero_grad()
+        local gx_ref = plain:backward(x, relu:backward(plain.output, gy)):clone()
+        local gx = fused:backward(x, gy)
+        lu.assertTrue((gx - gx_ref):abs():max() < 1e-5, 'fused relu grad_input, case ' .. i)
+        lu.assertTrue((fused:grad_of('weight') - plain:grad_of('weight')):abs():max() < 1e-4, 'grad weight ' .. i)
+        lu.assertTrue((fused:grad_of('bias') - plain:grad_of('bias')):abs():max() < 1e-4, 'grad bias ' .. i)
+    end
+    lu.assertStrContains(tostring(nn.BatchNorm2d(4, {relu = true})), '+ ReLU')
+    local bn = nn.BatchNorm2d(3, {relu = true})
+    bn.bias:fill_(0.2)
+    gradcheck(bn, away_from_zero(sslab.randn(4, 3, 3, 2)), nil, {name = 'bn + relu'})
+end
+
 function TestLayers:testBatchNormStatistics()
     local bn = nn.BatchNorm2d(2, {momentum = 0.5})
     local x = sslab.randn(3, 2, 2, 2) * 2 + 1

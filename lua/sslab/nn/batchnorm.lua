@@ -5,7 +5,9 @@
 --
 -- Options: eps (1e-5), momentum (0.1), affine (true: weight (gamma) and bias (beta), kind 'bn'),
 -- track_running_stats (true), groups (1: in training, statistics per group of N/groups samples),
--- interleaved (false: groups are contiguous blocks of the batch; true: sample n is in group n % groups).
+-- interleaved (false: groups are contiguous blocks of the batch; true: sample n is in group n % groups),
+-- relu (false: true applies ReLU to the output in the same pass, and masks the gradient with it:
+-- BatchNorm + ReLU as one module, as the ResNets use it).
 -- Buffers (state_dict): running_mean, running_var, num_batches_tracked (int64 scalar).
 -- In evaluation the running statistics are used (groups do not matter).
 local core = require 'sslab.core'
@@ -26,6 +28,7 @@ function BatchNorm.new(channels, opts, min_dim, max_dim, name)
     self.interleaved = opts.interleaved or false
     self.affine = opts.affine ~= false
     self.track_running_stats = opts.track_running_stats ~= false
+    self.relu = opts.relu or false
     self.min_dim, self.max_dim, self.name = min_dim or 2, max_dim or 8, name or 'BatchNorm'
     if self.affine then
         self:register_parameter('weight', core.ones(channels), 'bn')
@@ -57,7 +60,8 @@ function BatchNorm:describe()
     if self.groups ~= 1 then extra = extra .. ', groups ' .. self.groups .. (self.interleaved and ' interleaved' or '') end
     if not self.affine then extra = extra .. ', affine=false' end
     if not self.track_running_stats then extra = extra .. ', track_running_stats=false' end
-    return string.format('%s(%d, eps %g, momentum %g%s)', self.name, self.channels, self.eps, self.momentum, extra)
+    return string.format('%s(%d, eps %g, momentum %g%s)%s', self.name, self.channels, self.eps, self.momentum, extra,
+                         self.relu and ' + ReLU' or '')
 end
 
 function BatchNorm:forward(x)
@@ -75,7 +79,7 @@ function BatchNorm:forward(x)
     local update = self.training and self.track_running_stats
     knn.batchnorm_forward(x, self.output, self.weight, self.bias, self.running_mean, self.running_var,
                           self._tmp_save_mean, self._tmp_save_invstd, batch_stats, update and self.momentum or 0,
-                          self.eps, groups, self.interleaved)
+                          self.eps, groups, self.interleaved, self.relu)
     if update then self.num_batches_tracked:add_(1) end
     return self.output
 end
@@ -87,7 +91,7 @@ function BatchNorm:backward(x, grad_out)
     local mode = self._tmp_mode
     knn.batchnorm_backward(x, grad_out, self.grad_input, self.weight, self.affine and self:grad_of('weight') or nil,
                            self.affine and self:grad_of('bias') or nil, self._tmp_save_mean, self._tmp_save_invstd, mode[1],
-                           self.eps, mode[2], self.interleaved)
+                           self.eps, mode[2], self.interleaved, self.relu and self.output or nil)
     return self.grad_input
 end
 

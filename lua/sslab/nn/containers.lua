@@ -120,8 +120,12 @@ function Residual:forward(x)
     local b = call(self, 1, 'forward', x)
     local s = self.shortcut and call(self, 2, 'forward', x) or x
     self.output = util.like(self.output, b)
-    knn.add(self.output, b, s)
-    if self.relu then knn.relu_forward(self.output, self.output) end
+    if self.relu and b:is_contiguous() and s:is_contiguous() then
+        knn.add_relu(self.output, b, s) -- one pass
+    else
+        knn.add(self.output, b, s)
+        if self.relu then knn.relu_forward(self.output, self.output) end
+    end
     return self.output
 end
 

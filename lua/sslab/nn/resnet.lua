@@ -16,14 +16,13 @@
 --   flatten (true)          flatten_parameters() at construction (model.flat_params / flat_grads)
 -- Initialisation as torchvision: conv weights Kaiming-normal (fan_out, ReLU gain), BN gamma 1 / beta 0,
 -- fc as PyTorch's Linear default. Parameter and buffer names match torchvision's state_dict keys.
--- The model is a Sequential with named children (conv1, bn1, relu, maxpool, layer1..4, avgpool, fc);
+-- The model is a Sequential with named children (conv1, bn1 (BatchNorm + ReLU), maxpool, layer1..4, avgpool, fc);
 -- model.feature_dim is the width of h. All convolutions share one workspace.
 -- nn.basic_block(cin, planes, stride, opts) / nn.bottleneck_block(...) build one block alone.
 local Module = require 'sslab.nn.module'
 local containers = require 'sslab.nn.containers'
 local Conv2d = require 'sslab.nn.conv'
 local bn = require 'sslab.nn.batchnorm'
-local ReLU = require('sslab.nn.activation').ReLU
 local pool = require 'sslab.nn.pool'
 local Linear = require 'sslab.nn.linear'
 
@@ -65,9 +64,11 @@ local function conv(o, cin, cout, k, stride)
     return c
 end
 
-local function norm(o, c)
+-- relu: the ReLU that follows in torchvision's block, fused into the BatchNorm (one pass
+-- over the activations instead of two, forward and backward; same results).
+local function norm(o, c, relu)
     return bn.BatchNorm2d(c, {eps = o.bn_eps, momentum = o.bn_momentum, groups = o.bn_splits,
-                              interleaved = o.bn_interleaved})
+                              interleaved = o.bn_interleaved, relu = relu})
 end
 
 local function downsample(o, cin, cout, stride)
@@ -75,21 +76,22 @@ local function downsample(o, cin, cout, stride)
     return Sequential():add(conv(o, cin, cout, 1, stride)):add(norm(o, cout))
 end
 
--- BasicBlock: conv3x3(stride) - BN - ReLU - conv3x3 - BN, + shortcut, ReLU.
+-- BasicBlock: conv3x3(stride) - BN+ReLU - conv3x3 - BN, + shortcut, ReLU.
 local function basic_block(o, cin, planes, stride)
     local branch = Sequential()
-        :add(conv(o, cin, planes, 3, stride), 'conv1'):add(norm(o, planes), 'bn1'):add(ReLU(true), 'relu')
+        :add(conv(o, cin, planes, 3, stride), 'conv1'):add(norm(o, planes, true), 'bn1')
         :add(conv(o, planes, planes, 3, 1), 'conv2'):add(norm(o, planes), 'bn2')
     if o.zero_init_residual then branch.bn2.weight:zero_() end
     return Residual(branch, downsample(o, cin, planes, stride), {relu = true, label = 'BasicBlock'}), planes
 end
 
--- Bottleneck (torchvision v1.5: stride on the 3x3): 1x1 - 3x3(stride) - 1x1 (x4), + shortcut, ReLU.
+-- Bottleneck (torchvision v1.5: stride on the 3x3): 1x1 - 3x3(stride) - 1x1 (x4), + shortcut, ReLU
+-- (the ReLUs after bn1 and bn2 fused into them).
 local function bottleneck(o, cin, planes, stride)
     local out = planes * 4
     local branch = Sequential()
-        :add(conv(o, cin, planes, 1, 1), 'conv1'):add(norm(o, planes), 'bn1'):add(ReLU(true), 'relu1')
-        :add(conv(o, planes, planes, 3, stride), 'conv2'):add(norm(o, planes), 'bn2'):add(ReLU(true), 'relu2')
+        :add(conv(o, cin, planes, 1, 1), 'conv1'):add(norm(o, planes, true), 'bn1')
+        :add(conv(o, planes, planes, 3, stride), 'conv2'):add(norm(o, planes, true), 'bn2')
         :add(conv(o, planes, out, 1, 1), 'conv3'):add(norm(o, out), 'bn3')
     if o.zero_init_residual then branch.bn3.weight:zero_() end
     return Residual(branch, downsample(o, cin, out, stride), {relu = true, label = 'Bottleneck'}), out
@@ -106,7 +108,7 @@ local function build(name, block, layers, opts)
     else
         self:add(conv(o, o.in_channels, w, 3, 1), 'conv1')
     end
-    self:add(norm(o, w), 'bn1'):add(ReLU(true), 'relu')
+    self:add(norm(o, w, true), 'bn1')
     if o.stem == 'imagenet' then self:add(pool.MaxPool2d(3, {stride = 2, padding = 1}), 'maxpool') end
     local cin = w
     for stage = 1, 4 do
