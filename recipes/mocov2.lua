@@ -23,7 +23,7 @@ local presets = {
   small = {dataset = 'auto', arch = 'resnet18', stem = 'cifar', width = 16, head = 'mlp', head_hidden = 128, dim = 128,
            K = 4096, m = 0.99, T = 0.2, batch = 256, optimizer = 'sgd', lr = 0.06, momentum = 0.9, wd = 5e-4,
            schedule = 'cosine', bn_splits = 1, aug = 'mocov2', crop_min = 0.2, crop_max = 1.0, jitter = 0.5,
-           jitter_p = 0.8, grayscale = 0.2, blur = true, epochs = 2},
+           jitter_p = 0.8, grayscale = 0.2, blur = true, epochs = 3},
   imagenet = {dataset = 'image_folder', arch = 'resnet50', stem = 'imagenet', width = 64, head = 'mlp',
               head_hidden = 2048, dim = 128, K = 65536, m = 0.999, T = 0.2, batch = 256, optimizer = 'sgd', lr = 0.03,
               momentum = 0.9, wd = 1e-4, schedule = 'cosine', bn_splits = 8, aug = 'mocov2', crop_min = 0.2,
