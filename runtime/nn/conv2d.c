@@ -15,7 +15,7 @@
  * when OH * OW is small (late ResNet stages, CIFAR-sized inputs).
  * A 1x1, stride-1, unpadded conv on one image uses x itself as the column matrix.
  *
- * Threading: the batch is split into min(N, CONV_GROUPS) groups of images (a
+ * Threading: the batch is split into min(N, SL_CONV2D_GROUPS) groups of images (a
  * function of the geometry, never of the thread count); OpenMP runs the groups in
  * parallel, each thread doing its own im2col / col2im / staging in its own lane of
  * the workspace and single-threaded GEMMs (the OpenMP build of OpenBLAS runs a
@@ -32,9 +32,6 @@
 
 #include <limits.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "nn/conv2d_winograd.h"
 #include "tensor/gemm.h"
@@ -54,8 +51,6 @@
 #define CONV_TARGET_COLS 2048
 #endif
 
-/* The batch is split into at most this many groups of images, run in parallel. */
-#define CONV_GROUPS SL_CONV2D_GROUPS
 
 int sl_conv2d_geom_init(sl_conv2d_geom *g, int N, int C, int H, int W, int O, int KH, int KW,
                         int stride, int pad)
@@ -97,25 +92,12 @@ static bool conv2d_pointwise(const sl_conv2d_geom *g)
     return g->KH == 1 && g->KW == 1 && g->stride == 1 && g->pad == 0;
 }
 
-/* Groups of images that run in parallel, one OpenMP thread per group at a time:
- * min(N, CONV_GROUPS), a function of the geometry only (NOT of the thread count),
- * so the chunks, the GEMM shapes and the order in which grad_weight is summed
- * are the same for any number of threads. */
-static int conv2d_groups(const sl_conv2d_geom *g)
-{
-    return g->N < CONV_GROUPS ? g->N : CONV_GROUPS;
-}
 
-/* First image of group k (groups differ in size by at most one image). */
-static int conv2d_group_start(const sl_conv2d_geom *g, int k)
-{
-    return (int)((int64_t)k * g->N / conv2d_groups(g));
-}
 
 /* Images per GEMM: enough for CONV_TARGET_COLS columns, at most a group. */
 static int conv2d_images_per_chunk(const sl_conv2d_geom *g)
 {
-    const int ohw = g->OH * g->OW, G = conv2d_groups(g);
+    const int ohw = g->OH * g->OW, G = sl_conv2d_groups(g);
     const int group = (g->N + G - 1) / G;
     int b = (CONV_TARGET_COLS + ohw - 1) / ohw;
     return b < 1 ? 1 : b > group ? group : b;
@@ -171,7 +153,7 @@ static conv2d_layout conv2d_lane_layout(const sl_conv2d_geom *g)
 
 static conv2d_layout conv2d_workspace_layout(const sl_conv2d_geom *g)
 {
-    const int G = conv2d_groups(g);
+    const int G = sl_conv2d_groups(g);
     const size_t ckk = (size_t)g->C * g->KH * g->KW;
     conv2d_layout l = conv2d_lane_layout(g);
     sl_conv2d_geom gt;
@@ -187,21 +169,6 @@ static conv2d_layout conv2d_workspace_layout(const sl_conv2d_geom *g)
     return l;
 }
 
-/* Threads for the group loop: at most one per group. The GEMMs inside then run
- * on one thread each (the OpenMP build of OpenBLAS does not thread a call made
- * inside a parallel region). With the pthread build of OpenBLAS the groups run one
- * after the other and OpenBLAS threads each GEMM (same results: only the order of
- * independent work changes). */
-static int conv2d_team(const sl_conv2d_geom *g)
-{
-#if defined(_OPENMP) && defined(SSLAB_OPENBLAS_OPENMP)
-    const int G = conv2d_groups(g), t = omp_get_max_threads();
-    return t < G ? t : G;
-#else
-    (void)g;
-    return 1;
-#endif
-}
 
 size_t sl_conv2d_workspace_size(const sl_conv2d_geom *g)
 {
@@ -379,14 +346,6 @@ static void conv2d_forward_group(const sl_conv2d_geom *g, const float *x, float 
     }
 }
 
-static int conv2d_thread(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
                       const float *bias, float *workspace)
@@ -400,12 +359,12 @@ int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const f
 
     if (sl_conv2d_winograd_applies(g)) return sl_conv2d_winograd_forward(g, x, y, weight, bias, workspace);
     const conv2d_layout lay = conv2d_workspace_layout(g);
-    const int G = conv2d_groups(g), team = conv2d_team(g);
+    const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++) {
-        float *lane = workspace ? workspace + (size_t)conv2d_thread() * lay.lane : NULL;
-        conv2d_forward_group(g, x, y, weight, bias, lane, &lay, conv2d_group_start(g, k),
-                             conv2d_group_start(g, k + 1));
+        float *lane = workspace ? workspace + (size_t)sl_conv2d_thread() * lay.lane : NULL;
+        conv2d_forward_group(g, x, y, weight, bias, lane, &lay, sl_conv2d_group_start(g, k),
+                             sl_conv2d_group_start(g, k + 1));
     }
     return SL_OK;
 }
@@ -487,7 +446,7 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
     if (sl_conv2d_winograd_applies(g))
         return sl_conv2d_winograd_backward(g, x, grad_y, weight, grad_x, grad_weight, workspace);
     const conv2d_layout lay = conv2d_workspace_layout(g);
-    const int G = conv2d_groups(g), team = conv2d_team(g);
+    const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g);
     const bool wt = grad_weight && conv2d_weight_grad_transposed(g);
     const int64_t nw = (int64_t)O * ckk;
     sl_conv2d_geom gt;
@@ -505,12 +464,12 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
     }
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++) {
-        float *lane = workspace + (size_t)conv2d_thread() * lay.lane;
+        float *lane = workspace + (size_t)sl_conv2d_thread() * lay.lane;
         float *dw = grad_weight ? workspace + lay.dw + (size_t)k * lay.dw_size : NULL;
         if (dw)
             for (int64_t i = 0; i < nw; i++) dw[i] = 0.0f;
-        conv2d_backward_group(g, x, grad_y, weight, grad_x, dw, wt, flipped, lane, &lay, conv2d_group_start(g, k),
-                              conv2d_group_start(g, k + 1));
+        conv2d_backward_group(g, x, grad_y, weight, grad_x, dw, wt, flipped, lane, &lay, sl_conv2d_group_start(g, k),
+                              sl_conv2d_group_start(g, k + 1));
     }
     if (grad_weight) {
         /* grad_weight += the group sums, added in group order. */

@@ -31,9 +31,6 @@
 #include "nn/conv2d_winograd.h"
 
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "tensor/gemm.h"
 
@@ -108,15 +105,7 @@ typedef struct {
     size_t lane; /* floats of one thread's scratch */
 } wg_plan;
 
-static int wg_groups(const sl_conv2d_geom *g)
-{
-    return g->N < SL_CONV2D_GROUPS ? g->N : SL_CONV2D_GROUPS;
-}
 
-static int wg_group_start(const sl_conv2d_geom *g, int k)
-{
-    return (int)((int64_t)k * g->N / wg_groups(g));
-}
 
 static wg_plan wg_make_plan(const sl_conv2d_geom *g)
 {
@@ -128,7 +117,7 @@ static wg_plan wg_make_plan(const sl_conv2d_geom *g)
     p.Hp = m * p.TH + 2;
     p.Wp = m * p.TW + 2;
     const int64_t per_image = (int64_t)p.TH * p.TW;
-    const int G = wg_groups(g), group = (g->N + G - 1) / G;
+    const int G = sl_conv2d_groups(g), group = (g->N + G - 1) / G;
     const int Cp = wg_round(g->C), Op = wg_round(g->O), Mp = Cp > Op ? Cp : Op;
     int64_t nb = WG_CHUNK_FLOATS / (a2 * (int64_t)(Cp + Op) * per_image);
     const int64_t nb_min = (WG_MIN_TILES + per_image - 1) / per_image;
@@ -151,7 +140,7 @@ typedef struct {
 static wg_layout wg_make_layout(const sl_conv2d_geom *g, const wg_plan *p)
 {
     wg_layout l;
-    const int G = wg_groups(g), a2 = p->al->a * p->al->a;
+    const int G = sl_conv2d_groups(g), a2 = p->al->a * p->al->a;
     l.dU_size = ((size_t)a2 * g->O * g->C + 15) / 16 * 16;
     l.U = (size_t)G * p->lane;
     l.dU = l.U + l.dU_size;
@@ -165,25 +154,7 @@ size_t sl_conv2d_winograd_workspace_size(const sl_conv2d_geom *g)
     return wg_make_layout(g, &p).total;
 }
 
-static int wg_team(const sl_conv2d_geom *g)
-{
-#if defined(_OPENMP) && defined(SSLAB_OPENBLAS_OPENMP)
-    const int G = wg_groups(g), t = omp_get_max_threads();
-    return t < G ? t : G;
-#else
-    (void)g;
-    return 1;
-#endif
-}
 
-static int wg_thread(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* {======================================================================
  * Transforms. Inside a chunk everything is channel-minor, so that every
@@ -542,11 +513,11 @@ int sl_conv2d_winograd_forward(const sl_conv2d_geom *g, const float *x, float *y
     const wg_layout l = wg_make_layout(g, &p);
     float *U = workspace + l.U;
     wg_transform_weights(p.al, weight, g->O, g->C, false, U);
-    const int G = wg_groups(g), team = wg_team(g);
+    const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++)
-        wg_forward_group(g, &p, x, y, U, bias, workspace + (size_t)wg_thread() * p.lane, wg_group_start(g, k),
-                         wg_group_start(g, k + 1));
+        wg_forward_group(g, &p, x, y, U, bias, workspace + (size_t)sl_conv2d_thread() * p.lane, sl_conv2d_group_start(g, k),
+                         sl_conv2d_group_start(g, k + 1));
     return SL_OK;
 }
 
@@ -555,7 +526,7 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
 {
     const wg_plan p = wg_make_plan(g);
     const wg_layout l = wg_make_layout(g, &p);
-    const int G = wg_groups(g), team = wg_team(g), O = g->O, C = g->C, a2 = p.al->a * p.al->a;
+    const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g), O = g->O, C = g->C, a2 = p.al->a * p.al->a;
     /* grad_x = the forward convolution of grad_y ([N x O x OH x OW], OH = H) with
      * the flipped kernels, C and O swapped; same tiles, same lane size. */
     const sl_conv2d_geom gt = {g->N, O, g->OH, g->OW, C, 3, 3, 1, 1, g->H, g->W};
@@ -563,8 +534,8 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
     if (grad_x) wg_transform_weights(p.al, weight, C, O, true, U);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++) {
-        float *lane = workspace + (size_t)wg_thread() * p.lane;
-        const int lo = wg_group_start(g, k), hi = wg_group_start(g, k + 1);
+        float *lane = workspace + (size_t)sl_conv2d_thread() * p.lane;
+        const int lo = sl_conv2d_group_start(g, k), hi = sl_conv2d_group_start(g, k + 1);
         if (grad_weight) {
             float *dU = workspace + l.dU + (size_t)k * l.dU_size;
             memset(dU, 0, (size_t)a2 * O * C * sizeof(float));
