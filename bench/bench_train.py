@@ -8,14 +8,17 @@ Cases (each side runs in its own process, so its peak resident memory is its own
 Prints images/s of each, the ratio sslab / PyTorch, peak RSS, and the C heap blocks
 sslab allocates per step after the warm-up (sslab.allocations(); 0 = none). Both use THREADS
 threads (torch.set_num_threads). Median of STEPS timed steps after one warm-up; the two
-sides alternate for ROUNDS rounds (the median round is shown), as this machine drifts.
+sides alternate for ROUNDS rounds (SSLAB_BENCH_ROUNDS, default 5): the median round of each
+side is shown, and the median and range of the per-round ratios (adjacent runs, so slow
+drift of the machine cancels).
 """
 import os
 import subprocess
 import sys
 
 STEPS = {'r50': 3, 'r18': 5, 'moco': 5}
-ROUNDS = {'r50': 1, 'r18': 3, 'moco': 3}
+ROUNDS = {'r50': 1, 'r18': int(os.environ.get('SSLAB_BENCH_ROUNDS', 5)),
+          'moco': int(os.environ.get('SSLAB_BENCH_ROUNDS', 5))}
 
 
 def torch_worker(case, threads, steps):
@@ -115,8 +118,8 @@ def main():
     cases = sys.argv[3].split(',') if len(sys.argv) > 3 else ['r18', 'moco', 'r50']
     here = os.path.dirname(os.path.abspath(__file__))
     print('training steps, %d thread(s); images/s (median), peak RSS' % threads)
-    print('%-6s %12s %12s %8s %12s %12s %14s' % ('case', 'sslab', 'pytorch', 'ratio', 'sslab MB', 'pytorch MB',
-                                               'sslab allocs'))
+    print('%-6s %12s %12s %8s %12s %12s %12s %14s' % ('case', 'sslab', 'pytorch', 'ratio', 'ratio range',
+                                                    'sslab MB', 'pytorch MB', 'sslab allocs'))
     for case in cases:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
         # This machine's speed drifts by +-20% over minutes (shared host): the two sides
@@ -130,9 +133,12 @@ def main():
                 [sys.executable, os.path.abspath(__file__), '--torch-worker', case, str(threads), str(STEPS[case])],
                 check=True, capture_output=True, text=True, env=env).stdout))
         s, t = (sorted(runs[k], key=lambda r: r['images_per_s'])[len(runs[k]) // 2] for k in 'st')
-        print('%-6s %12.1f %12.1f %8.2f %12.0f %12.0f %14.1f' % (case, s['images_per_s'], t['images_per_s'],
-              s['images_per_s'] / t['images_per_s'], s['peak_rss_kb'] / 1024, t['peak_rss_kb'] / 1024,
-              s['allocations_per_step']))
+        # the ratio of each round's adjacent pair, so that slow drift cancels; median and range
+        ratios = sorted(a['images_per_s'] / b['images_per_s'] for a, b in zip(runs['s'], runs['t']))
+        print('%-6s %12.1f %12.1f %8.2f %12s %12.0f %12.0f %14.1f' % (
+            case, s['images_per_s'], t['images_per_s'], ratios[len(ratios) // 2],
+            '%.2f-%.2f' % (ratios[0], ratios[-1]), s['peak_rss_kb'] / 1024, t['peak_rss_kb'] / 1024,
+            s['allocations_per_step']))
         sys.stdout.flush()
 
 if __name__ == '__main__':
