@@ -251,6 +251,9 @@ CONV_VECTORIZE static void im2col(const sl_conv2d_geom *g, const float *x, int B
                     const float *pp = src + ((int64_t)i * C + c) * php + (int64_t)kh * Wp + kw;
                     if (s == 1)
                         for (int oh = 0; oh < OH; oh++, dst += OW, pp += Wp) copy_row(dst, pp, OW);
+                    else if (s == 2) /* a constant stride: vector loads + even-lane permutes */
+                        for (int oh = 0; oh < OH; oh++, dst += OW, pp += 2 * (int64_t)Wp)
+                            for (int ow = 0; ow < OW; ow++) dst[ow] = pp[2 * ow];
                     else
                         for (int oh = 0; oh < OH; oh++, dst += OW, pp += (int64_t)s * Wp)
                             for (int ow = 0; ow < OW; ow++) dst[ow] = pp[(int64_t)ow * s];
@@ -275,6 +278,9 @@ CONV_VECTORIZE static void col2im(const sl_conv2d_geom *g, const float *col, int
                     float *pp = acc + ((int64_t)i * C + c) * php + (int64_t)kh * Wp + kw;
                     if (s == 1)
                         for (int oh = 0; oh < OH; oh++, src += OW, pp += Wp) add_row(pp, src, OW);
+                    else if (s == 2)
+                        for (int oh = 0; oh < OH; oh++, src += OW, pp += 2 * (int64_t)Wp)
+                            for (int ow = 0; ow < OW; ow++) pp[2 * ow] += src[ow];
                     else
                         for (int oh = 0; oh < OH; oh++, src += OW, pp += (int64_t)s * Wp)
                             for (int ow = 0; ow < OW; ow++) pp[(int64_t)ow * s] += src[ow];
