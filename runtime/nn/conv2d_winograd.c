@@ -126,9 +126,10 @@ static wg_plan wg_make_plan(const sl_conv2d_geom *g)
     if (nb < 1) nb = 1;
     p.nb = (int)nb;
     p.T = nb * per_image;
-    /* V and M (or V and dM), then one channel-minor padded plane */
+    /* forward: V and M; backward: V (then M of grad_x), dM and V' of grad_y (see
+     * wg_backward_group); then one channel-minor padded plane */
     const size_t scratch = (size_t)p.Hp * p.Wp * Mp;
-    p.lane = ((size_t)a2 * p.T * (Cp + Op) + scratch + 15) / 16 * 16;
+    p.lane = ((size_t)a2 * p.T * (Cp + Op + Mp) + scratch + 15) / 16 * 16;
     return p;
 }
 
@@ -367,37 +368,46 @@ static void wg_weight_grad_finish(const wg_algo *al, const float *dU, int O, int
     else wg_weight_grad_impl(&F2, dU, O, C, grad_weight);
 }
 
-/* V[xi][t0 + tile][c] = B^T d B for every tile of B images x[B x C x H x W];
- * rows of V are Cp floats, TC = T * Cp apart from one component to the next. */
-WG_INLINE void wg_input_impl(const wg_algo *al, const sl_conv2d_geom *g, const wg_plan *p, const float *x, int B,
-                             float *restrict V, int64_t T, float *restrict pad)
+/* V[xi][t0 + tile][c] = B^T d B for the tiles of one image held in a zero-padded
+ * channel-minor plane (pixel (h, w) of the image at row h + 1, column w + 1; rows
+ * `row` floats, pixels Cp); rows of V are Cp floats, TC = T * Cp apart from one
+ * component to the next. */
+WG_INLINE void wg_input_tiles_impl(const wg_algo *al, const wg_plan *p, const float *plane, int64_t row, int Cp,
+                                   float *restrict V, int64_t t0, int64_t TC)
 {
-    const int m = al->m, a = al->a;
-    const int C = g->C, H = g->H, W = g->W, TH = p->TH, TW = p->TW, Cp = wg_round(C);
-    const int64_t row = (int64_t)p->Wp * Cp, TC = T * Cp;
-    memset(pad, 0, (size_t)p->Hp * row * sizeof(float)); /* border and pad lanes stay 0 */
-    for (int i = 0; i < B; i++) {
-        wg_to_channel_minor(x + (int64_t)i * C * H * W, C, H, W, pad, row, Cp, 1, 1);
-        for (int th = 0; th < TH; th++)
-            for (int tw = 0; tw < TW; tw++) {
-                const float *d = pad + (int64_t)(m * th) * row + (int64_t)(m * tw) * Cp;
-                float *v = V + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Cp;
-                for (int c = 0; c < Cp; c += 16) {
-                    wg_vec in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
-                    for (int r = 0; r < a; r++)
-                        for (int s = 0; s < a; s++) in[r * a + s] = wg_load(d + r * row + s * Cp + c);
-                    wg_sandwich(a, a, al->BT, false, in, out);
-                    for (int xi = 0; xi < a * a; xi++) wg_store(v + xi * TC + c, out[xi]);
-                }
+    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW;
+    for (int th = 0; th < TH; th++)
+        for (int tw = 0; tw < TW; tw++) {
+            const float *d = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Cp;
+            float *v = V + (t0 + (int64_t)th * TW + tw) * Cp;
+            for (int c = 0; c < Cp; c += 16) {
+                wg_vec in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
+                for (int r = 0; r < a; r++)
+                    for (int s = 0; s < a; s++) in[r * a + s] = wg_load(d + r * row + s * Cp + c);
+                wg_sandwich(a, a, al->BT, false, in, out);
+                for (int xi = 0; xi < a * a; xi++) wg_store(v + xi * TC + c, out[xi]);
             }
-    }
+        }
 }
 
+static void wg_input_tiles(const wg_plan *p, const float *plane, int64_t row, int Cp, float *V, int64_t t0,
+                           int64_t TC)
+{
+    if (p->al->m == 4) wg_input_tiles_impl(&F4, p, plane, row, Cp, V, t0, TC);
+    else wg_input_tiles_impl(&F2, p, plane, row, Cp, V, t0, TC);
+}
+
+/* The same for B images x[B x C x H x W], through one padded plane `pad`. */
 static void wg_transform_input(const sl_conv2d_geom *g, const wg_plan *p, const float *x, int B, float *V, int64_t T,
                                float *pad)
 {
-    if (p->al->m == 4) wg_input_impl(&F4, g, p, x, B, V, T, pad);
-    else wg_input_impl(&F2, g, p, x, B, V, T, pad);
+    const int C = g->C, H = g->H, W = g->W, Cp = wg_round(C);
+    const int64_t row = (int64_t)p->Wp * Cp;
+    memset(pad, 0, (size_t)p->Hp * row * sizeof(float)); /* border and pad lanes stay 0 */
+    for (int i = 0; i < B; i++) {
+        wg_to_channel_minor(x + (int64_t)i * C * H * W, C, H, W, pad, row, Cp, 1, 1);
+        wg_input_tiles(p, pad, row, Cp, V, (int64_t)i * p->TH * p->TW, T * Cp);
+    }
 }
 
 /* y[B x O x OH x OW] = A^T M A (+ bias) for every tile; rows of M are Op floats,
@@ -434,38 +444,33 @@ static void wg_transform_output(const sl_conv2d_geom *g, const wg_plan *p, const
     else wg_output_impl(&F2, g, p, M, B, T, y, bias, out);
 }
 
-/* dM[xi][t0 + tile][o] = A dy A^T for every tile of dy[B x O x OH x OW] (outputs
- * past the edge count as 0); rows of dM are Op floats, TO = T * Op apart. */
-WG_INLINE void wg_grad_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const wg_plan *p, const float *dy,
-                                   int B, float *restrict dM, int64_t T, float *restrict pad)
+/* dM[xi][t0 + tile][o] = A dy A^T for the tiles of one image of grad_y held in a
+ * channel-minor plane (pixel (h, w) at row h, column w from `plane`; zero past the
+ * edge up to m TH x m TW); rows of dM are Op floats, TO = T * Op apart. */
+WG_INLINE void wg_grad_output_tiles_impl(const wg_algo *al, const wg_plan *p, const float *plane, int64_t row, int Op,
+                                         float *restrict dM, int64_t t0, int64_t TO)
 {
-    const int m = al->m, a = al->a;
-    const int O = g->O, OH = g->OH, OW = g->OW, TH = p->TH, TW = p->TW, Op = wg_round(O);
-    const int64_t row = (int64_t)m * TW * Op, TO = T * Op;
-    memset(pad, 0, (size_t)m * TH * row * sizeof(float));
-    for (int i = 0; i < B; i++) {
-        wg_to_channel_minor(dy + (int64_t)i * O * OH * OW, O, OH, OW, pad, row, Op, 0, 0);
-        for (int th = 0; th < TH; th++)
-            for (int tw = 0; tw < TW; tw++) {
-                const float *d0 = pad + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
-                float *d = dM + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
-                for (int o = 0; o < Op; o += 16) {
-                    wg_vec in[16], t[WG_AMAX * 4], out[WG_AMAX * WG_AMAX];
-                    for (int r = 0; r < m; r++)
-                        for (int s = 0; s < m; s++) in[r * m + s] = wg_load(d0 + r * row + s * Op + o);
-                    for (int j = 0; j < m; j++) wg_mul(a, m, al->AT, true, in + j, m, t + j, m); /* A dy */
-                    for (int r = 0; r < a; r++) wg_mul(a, m, al->AT, true, t + r * m, 1, out + r * a, 1);
-                    for (int xi = 0; xi < a * a; xi++) wg_store(d + xi * TO + o, out[xi]);
-                }
+    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW;
+    for (int th = 0; th < TH; th++)
+        for (int tw = 0; tw < TW; tw++) {
+            const float *d0 = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
+            float *d = dM + (t0 + (int64_t)th * TW + tw) * Op;
+            for (int o = 0; o < Op; o += 16) {
+                wg_vec in[16], t[WG_AMAX * 4], out[WG_AMAX * WG_AMAX];
+                for (int r = 0; r < m; r++)
+                    for (int s = 0; s < m; s++) in[r * m + s] = wg_load(d0 + r * row + s * Op + o);
+                for (int j = 0; j < m; j++) wg_mul(a, m, al->AT, true, in + j, m, t + j, m); /* A dy */
+                for (int r = 0; r < a; r++) wg_mul(a, m, al->AT, true, t + r * m, 1, out + r * a, 1);
+                for (int xi = 0; xi < a * a; xi++) wg_store(d + xi * TO + o, out[xi]);
             }
-    }
+        }
 }
 
-static void wg_transform_grad_output(const sl_conv2d_geom *g, const wg_plan *p, const float *dy, int B, float *dM,
-                                     int64_t T, float *pad)
+static void wg_grad_output_tiles(const wg_plan *p, const float *plane, int64_t row, int Op, float *dM, int64_t t0,
+                                 int64_t TO)
 {
-    if (p->al->m == 4) wg_grad_output_impl(&F4, g, p, dy, B, dM, T, pad);
-    else wg_grad_output_impl(&F2, g, p, dy, B, dM, T, pad);
+    if (p->al->m == 4) wg_grad_output_tiles_impl(&F4, p, plane, row, Op, dM, t0, TO);
+    else wg_grad_output_tiles_impl(&F2, p, plane, row, Op, dM, t0, TO);
 }
 
 /* }====================================================================== */
@@ -488,21 +493,42 @@ static void wg_forward_group(const sl_conv2d_geom *g, const wg_plan *p, const fl
     }
 }
 
-/* dU += sum over images [n_lo, n_hi) of dM^T @ V. */
-static void wg_weight_grad_group(const sl_conv2d_geom *g, const wg_plan *p, const float *x, const float *grad_y,
-                                 float *dU, float *lane, int n_lo, int n_hi)
+/* Backward of images [n_lo, n_hi) in chunks: dU += dM^T @ V (when dU) and grad_x =
+ * the forward of the grad_input convolution gt with its transformed kernels Ut (when
+ * grad_x). Each image of grad_y is transposed once, into a plane padded as gt's
+ * input, and both its transforms read it: dM from the image (offset 1, 1), V' for
+ * grad_x from the padded plane. Lane: V [a^2 T Cp] (then gt's M), dM and V'
+ * [a^2 T Op each], a scratch plane. */
+static void wg_backward_group(const sl_conv2d_geom *g, const sl_conv2d_geom *gt, const wg_plan *p, const float *x,
+                              const float *grad_y, float *dU, const float *Ut, float *grad_x, float *lane, int n_lo,
+                              int n_hi)
 {
     const int C = g->C, O = g->O, Cp = wg_round(C), Op = wg_round(O), a2 = p->al->a * p->al->a;
-    const int64_t chw = (int64_t)C * g->H * g->W, ohw = (int64_t)O * g->OH * g->OW;
-    float *V = lane, *dM = lane + (size_t)a2 * p->T * Cp, *scratch = dM + (size_t)a2 * p->T * Op;
+    const int64_t chw = (int64_t)C * g->H * g->W, ohw = (int64_t)O * g->OH * g->OW, per = (int64_t)p->TH * p->TW;
+    const int64_t row = (int64_t)p->Wp * Op;
+    float *V = lane, *dM = V + (size_t)a2 * p->T * Cp, *Vt = dM + (size_t)a2 * p->T * Op;
+    float *scratch = Vt + (size_t)a2 * p->T * Op;
     for (int n0 = n_lo; n0 < n_hi; n0 += p->nb) {
         const int B = n_hi - n0 < p->nb ? n_hi - n0 : p->nb;
-        const int64_t T = (int64_t)B * p->TH * p->TW;
-        wg_transform_input(g, p, x + n0 * chw, B, V, T, scratch);
-        wg_transform_grad_output(g, p, grad_y + n0 * ohw, B, dM, T, scratch);
-        for (int xi = 0; xi < a2; xi++)
-            sl_gemm(true, false, O, C, (int)T, 1.0f, dM + (int64_t)xi * T * Op, Op, V + (int64_t)xi * T * Cp, Cp, 1.0f,
-                    dU + (int64_t)xi * O * C, C);
+        const int64_t T = (int64_t)B * per;
+        if (dU) wg_transform_input(g, p, x + n0 * chw, B, V, T, scratch);
+        memset(scratch, 0, (size_t)p->Hp * row * sizeof(float));
+        for (int i = 0; i < B; i++) {
+            wg_to_channel_minor(grad_y + (n0 + i) * ohw, O, g->OH, g->OW, scratch, row, Op, 1, 1);
+            if (dU) wg_grad_output_tiles(p, scratch + row + Op, row, Op, dM, i * per, T * Op);
+            if (grad_x) wg_input_tiles(p, scratch, row, Op, Vt, i * per, T * Op);
+        }
+        if (dU)
+            for (int xi = 0; xi < a2; xi++)
+                sl_gemm(true, false, O, C, (int)T, 1.0f, dM + (int64_t)xi * T * Op, Op, V + (int64_t)xi * T * Cp, Cp,
+                        1.0f, dU + (int64_t)xi * O * C, C);
+        if (grad_x) {
+            float *Mt = V; /* gt's output channels are C */
+            for (int xi = 0; xi < a2; xi++)
+                sl_gemm(false, false, (int)T, C, O, 1.0f, Vt + (int64_t)xi * T * Op, Op, Ut + (int64_t)xi * O * C, C,
+                        0.0f, Mt + (int64_t)xi * T * Cp, Cp);
+            wg_transform_output(gt, p, Mt, B, T, grad_x + n0 * chw, NULL, scratch);
+        }
     }
 }
 
@@ -534,14 +560,10 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
     if (grad_x) wg_transform_weights(p.al, weight, C, O, true, U);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++) {
-        float *lane = workspace + (size_t)sl_conv2d_thread() * p.lane;
-        const int lo = sl_conv2d_group_start(g, k), hi = sl_conv2d_group_start(g, k + 1);
-        if (grad_weight) {
-            float *dU = workspace + l.dU + (size_t)k * l.dU_size;
-            memset(dU, 0, (size_t)a2 * O * C * sizeof(float));
-            wg_weight_grad_group(g, &p, x, grad_y, dU, lane, lo, hi);
-        }
-        if (grad_x) wg_forward_group(&gt, &p, grad_y, grad_x, U, NULL, lane, lo, hi);
+        float *dU = grad_weight ? workspace + l.dU + (size_t)k * l.dU_size : NULL;
+        if (dU) memset(dU, 0, (size_t)a2 * O * C * sizeof(float));
+        wg_backward_group(g, &gt, &p, x, grad_y, dU, U, grad_x, workspace + (size_t)sl_conv2d_thread() * p.lane,
+                          sl_conv2d_group_start(g, k), sl_conv2d_group_start(g, k + 1));
     }
     if (grad_weight) {
         /* partial sums added in group order, then back to the 3x3 domain */
