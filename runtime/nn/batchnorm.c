@@ -74,6 +74,11 @@ static inline int group_sample(const sl_batchnorm_params *p, int g, int r)
 
 /* 16 floats, one AVX-512 register (GCC and Clang split it on narrower CPUs). */
 typedef float bn_vec __attribute__((vector_size(BN_LANES * sizeof(float))));
+#if defined(__GNUC__) && !defined(__clang__)
+/* Built without AVX-512 (e.g. the sanitizer build), GCC notes that passing these
+ * vectors by value has another ABI; they only pass between static functions here. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 static inline bn_vec bn_load(const float *p)
 {

@@ -171,6 +171,11 @@ size_t sl_conv2d_winograd_workspace_size(const sl_conv2d_geom *g)
  * have no scalar tails; the pad lanes hold zeros or values nobody reads. */
 typedef float wg_vec __attribute__((vector_size(64)));
 #define WG_LANES 16
+#if defined(__GNUC__) && !defined(__clang__)
+/* Built without AVX-512 (e.g. the sanitizer build), GCC notes that passing these
+ * vectors by value has another ABI; they only pass between static functions here. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 static inline wg_vec wg_load(const float *p)
 {
