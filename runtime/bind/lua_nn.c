@@ -100,16 +100,13 @@ static void expect_ndim(lua_State *L, const char *op, const char *what, const sl
  * conv2d
  * ======================================================================= */
 
-/* nn.conv2d_winograd([on]) -> whether 3x3 stride-1 padding-1 convolutions use
- * Winograd F(2x2, 3x3) (before the change, when `on` is given). */
+/* nn.conv2d_winograd([mode]) -> the mode before the call: 'auto' (default: Winograd for
+ * 3x3 stride-1 padding-1 convolutions where it pays), 'always' or 'off'. */
 static int l_conv2d_winograd(lua_State *L)
 {
-    const bool was = sl_conv2d_get_winograd();
-    if (!lua_isnoneornil(L, 1)) {
-        luaL_checktype(L, 1, LUA_TBOOLEAN);
-        sl_conv2d_set_winograd(lua_toboolean(L, 1));
-    }
-    lua_pushboolean(L, was);
+    static const char *const modes[] = {"off", "auto", "always", NULL};
+    lua_pushstring(L, modes[sl_conv2d_get_winograd()]);
+    if (!lua_isnoneornil(L, 1)) sl_conv2d_set_winograd((sl_winograd_mode)luaL_checkoption(L, 1, NULL, modes));
     return 1;
 }
 

@@ -80,12 +80,15 @@ int sl_conv2d_backward(const sl_conv2d_geom *g,
                        float *grad_weight,      /* [O x C x KH x KW], +=, OPTIONAL */
                        float *grad_bias,        /* [O], +=, OPTIONAL */
                        float *workspace);       /* [sl_conv2d_workspace_size(g)] */
-/* 3x3, stride-1, padding-1 convolutions (forward and both gradients) use Winograd's
- * F(2x2, 3x3) (conv2d_winograd.c: 2.25x fewer multiplies than im2col + GEMM);
- * off, they take the im2col + GEMM path too. Process-wide, default on; change it
- * between calls, and size workspaces after changing it. */
-void sl_conv2d_set_winograd(bool on);
-bool sl_conv2d_get_winograd(void);
+/* 3x3, stride-1, padding-1 convolutions (forward and both gradients) can use
+ * Winograd's minimal filtering (conv2d_winograd.c: F(4x4, 3x3), 4x fewer multiplies
+ * than im2col + GEMM). AUTO (the default) takes it when it pays: at least 8 input
+ * and output channels and enough tiles per group of images; ALWAYS takes it for
+ * every such convolution (tests), OFF never. Process-wide; change it between
+ * calls, and size workspaces after changing it. */
+typedef enum { SL_WINOGRAD_OFF, SL_WINOGRAD_AUTO, SL_WINOGRAD_ALWAYS } sl_winograd_mode;
+void sl_conv2d_set_winograd(sl_winograd_mode mode);
+sl_winograd_mode sl_conv2d_get_winograd(void);
 /* Direct loops with double accumulation: the reference for tests. Same contract. */
 int sl_conv2d_forward_naive(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
                             const float *bias);

@@ -86,10 +86,15 @@ static void run_shape(const shape *s, bool with_bias)
 
 static void test_fast_matches_naive(void)
 {
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        run_shape(&shapes[i], true);
-        run_shape(&shapes[i], false);
+    /* im2col + GEMM everywhere, the default (auto) choice, Winograd wherever it can run */
+    for (int mode = SL_WINOGRAD_OFF; mode <= SL_WINOGRAD_ALWAYS; mode++) {
+        sl_conv2d_set_winograd((sl_winograd_mode)mode);
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            run_shape(&shapes[i], true);
+            run_shape(&shapes[i], false);
+        }
     }
+    sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
 }
 
 /* ---- finite differences ------------------------------------------------ */
@@ -108,6 +113,7 @@ static double conv_loss(void *p)
 
 static void test_gradcheck(void)
 {
+    sl_conv2d_set_winograd(SL_WINOGRAD_ALWAYS); /* the last case runs through Winograd */
     const shape cases[] = {{2, 3, 6, 5, 4, 3, 3, 2, 1}, {3, 2, 4, 4, 3, 1, 1, 1, 0}, {1, 2, 5, 7, 2, 3, 2, 1, 1},
                            {2, 8, 5, 6, 9, 3, 3, 1, 1} /* Winograd */};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -131,6 +137,7 @@ static void test_gradcheck(void)
         sl_free(c.x); sl_free(c.w); sl_free(c.b); sl_free(c.r); sl_free(c.y); sl_free(c.ws);
         sl_free(dx); sl_free(dw); sl_free(db);
     }
+    sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
 }
 
 /* ---- exact small cases ---------------------------------------------------- */
@@ -213,12 +220,13 @@ static void check_thread_independent(int N, int C, int O)
 
 static void test_thread_independent(void)
 {
-    check_thread_independent(8, 16, 24); /* Winograd */
-    check_thread_independent(7, 16, 16);
-    sl_conv2d_set_winograd(false); /* im2col + GEMM */
+    sl_conv2d_set_winograd(SL_WINOGRAD_ALWAYS);
     check_thread_independent(8, 16, 24);
     check_thread_independent(7, 16, 16);
-    sl_conv2d_set_winograd(true);
+    sl_conv2d_set_winograd(SL_WINOGRAD_OFF); /* im2col + GEMM */
+    check_thread_independent(8, 16, 24);
+    check_thread_independent(7, 16, 16);
+    sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
 }
 
 /* The two paths of a Winograd-shaped convolution agree (each also matches the
@@ -231,14 +239,14 @@ static void test_winograd_switch(void)
     float *x = tu_normal(nx, 31, 1), *w = tu_normal(nw, 32, 1), *dy = tu_normal(ny, 33, 1);
     float *y[2], *dx[2], *dw[2];
     for (int k = 0; k < 2; k++) {
-        sl_conv2d_set_winograd(k == 0);
+        sl_conv2d_set_winograd(k == 0 ? SL_WINOGRAD_ALWAYS : SL_WINOGRAD_OFF);
         float *ws = sl_malloc(sl_conv2d_workspace_size(&g) * sizeof(float));
         y[k] = tu_zeros(ny); dx[k] = tu_zeros(nx); dw[k] = tu_zeros(nw);
         CHECK(sl_conv2d_forward(&g, x, y[k], w, NULL, ws) == SL_OK);
         CHECK(sl_conv2d_backward(&g, x, dy, w, dx[k], dw[k], NULL, ws) == SL_OK);
         sl_free(ws);
     }
-    sl_conv2d_set_winograd(true);
+    sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
     CHECK_CLOSE("winograd vs gemm forward", y[0], y[1], ny, 1e-4, 1e-4);
     CHECK_CLOSE("winograd vs gemm grad_x", dx[0], dx[1], nx, 1e-4, 1e-4);
     CHECK_CLOSE("winograd vs gemm grad_weight", dw[0], dw[1], nw, 1e-3, 1e-4); /* sums of 540 products */
