@@ -18,6 +18,7 @@
  */
 #include "nn/nn.h"
 #include "nn/parallel.h"
+#include "nn/vec16.h"
 
 #include <math.h>
 #include <string.h>
@@ -72,24 +73,11 @@ static inline int group_sample(const sl_batchnorm_params *p, int g, int r)
  * |mean| >> std. */
 #define BN_FOLD 1024
 
-/* 16 floats, one AVX-512 register (GCC and Clang split it on narrower CPUs). */
-typedef float bn_vec __attribute__((vector_size(BN_LANES * sizeof(float))));
-#if defined(__GNUC__) && !defined(__clang__)
-/* Built without AVX-512 (e.g. the sanitizer build), GCC notes that passing these
- * vectors by value has another ABI; they only pass between static functions here. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-static inline bn_vec bn_load(const float *p)
-{
-    bn_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+_Static_assert(sizeof(sl_vec16) == BN_LANES * sizeof(float), "the float lanes are one sl_vec16");
 
 typedef struct {
     double d1[BN_LANES], d2[BN_LANES]; /* folded sums */
-    bn_vec f1, f2;                     /* running float sums, lane j = values j mod 16 of each block */
+    sl_vec16 f1, f2;                     /* running float sums, lane j = values j mod 16 of each block */
     int64_t pending;                   /* values in the float sums */
 } bn_sums;
 
@@ -100,7 +88,7 @@ static inline void sums_fold(bn_sums *a, bool force)
         a->d1[j] += a->f1[j];
         a->d2[j] += a->f2[j];
     }
-    a->f1 = a->f2 = (bn_vec){0};
+    a->f1 = a->f2 = (sl_vec16){0};
     a->pending = 0;
 }
 
@@ -117,10 +105,10 @@ static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
 {
     for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
         const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
-        bn_vec f1 = a->f1, f2 = a->f2;
+        sl_vec16 f1 = a->f1, f2 = a->f2;
         int64_t i = i0;
         for (; i + BN_LANES <= end; i += BN_LANES) {
-            const bn_vec d = bn_load(x + i) - shift;
+            const sl_vec16 d = sl_vec16_load(x + i) - shift;
             f1 += d;
             f2 += d * d;
         }
@@ -136,10 +124,10 @@ static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
 }
 
 /* Keep g where the ReLU output y is positive (the fused ReLU's backward). */
-static inline bn_vec bn_relu_mask(bn_vec g, bn_vec y)
+static inline sl_vec16 bn_relu_mask(sl_vec16 g, sl_vec16 y)
 {
-    typedef int32_t bn_ivec __attribute__((vector_size(sizeof(bn_vec))));
-    return (bn_vec)((bn_ivec)g & (y > 0.0f));
+    typedef int32_t bn_ivec __attribute__((vector_size(sizeof(sl_vec16))));
+    return (sl_vec16)((bn_ivec)g & (y > 0.0f));
 }
 
 /* f1 += dy, f2 += dy * (x - mean) over [0, n); with relu_y, dy is first masked by
@@ -148,13 +136,13 @@ static void block_dy(bn_sums *a, const float *dy, const float *x, const float *r
 {
     for (int64_t i0 = 0; i0 < n; i0 += BN_FOLD) {
         const int64_t end = n - i0 < BN_FOLD ? n : i0 + BN_FOLD;
-        bn_vec f1 = a->f1, f2 = a->f2;
+        sl_vec16 f1 = a->f1, f2 = a->f2;
         int64_t i = i0;
         for (; i + BN_LANES <= end; i += BN_LANES) {
-            bn_vec g = bn_load(dy + i);
-            if (relu_y) g = bn_relu_mask(g, bn_load(relu_y + i));
+            sl_vec16 g = sl_vec16_load(dy + i);
+            if (relu_y) g = bn_relu_mask(g, sl_vec16_load(relu_y + i));
             f1 += g;
-            f2 += g * (bn_load(x + i) - mean);
+            f2 += g * (sl_vec16_load(x + i) - mean);
         }
         for (int j = 0; i + j < end; j++) {
             const float g = relu_y && !(relu_y[i + j] > 0.0f) ? 0.0f : dy[i + j];

@@ -29,6 +29,7 @@
  * images in chunks small enough that V and M stay in the core's L2 cache.
  */
 #include "nn/conv2d_winograd.h"
+#include "nn/vec16.h"
 
 #include <string.h>
 
@@ -178,39 +179,19 @@ size_t sl_conv2d_winograd_workspace_size(const sl_conv2d_geom *g)
  * [Hp x Wp x C] plane (and outputs back from [m TH x m TW x O]).
  * ======================================================================= */
 
-/* 16 floats, one AVX-512 register (GCC and Clang split it on narrower CPUs).
- * Channel-minor rows are padded to whole vectors (wg_round), so the transforms
- * have no scalar tails; the pad lanes hold zeros or values nobody reads. */
-typedef float wg_vec __attribute__((vector_size(64)));
-#define WG_LANES 16
-#if defined(__GNUC__) && !defined(__clang__)
-/* Built without AVX-512 (e.g. the sanitizer build), GCC notes that passing these
- * vectors by value has another ABI; they only pass between static functions here. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-static inline wg_vec wg_load(const float *p)
-{
-    wg_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void wg_store(float *p, wg_vec v)
-{
-    memcpy(p, &v, sizeof v);
-}
+/* Channel-minor rows are padded to whole 16-float vectors (wg_round), so the
+ * transforms have no scalar tails; the pad lanes hold zeros or values nobody reads. */
 
 /* In-place transpose of a 16 x 16 block held in 16 vectors: four rounds of
  * "perfect shuffle" (row 2i <- low halves of rows i and i + 8 interleaved, row
  * 2i + 1 <- high halves), one two-source permute per row and round. */
-static inline void wg_transpose16(wg_vec r[16])
+static inline void wg_transpose16(sl_vec16 r[16])
 {
     typedef int wg_idx __attribute__((vector_size(64)));
     const wg_idx lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
     const wg_idx hi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     for (int round = 0; round < 4; round++) {
-        wg_vec t[16];
+        sl_vec16 t[16];
         for (int i = 0; i < 8; i++) {
             t[2 * i] = __builtin_shuffle(r[i], r[i + 8], lo);
             t[2 * i + 1] = __builtin_shuffle(r[i], r[i + 8], hi);
@@ -245,10 +226,10 @@ static void wg_to_channel_minor(const float *restrict src, int C, int H, int W, 
         int c = 0;
         if (np == 16)
             for (; c + 16 <= C; c += 16) {
-                wg_vec r[16];
-                for (int i = 0; i < 16; i++) r[i] = wg_load(src + (c + i) * HW + p);
+                sl_vec16 r[16];
+                for (int i = 0; i < 16; i++) r[i] = sl_vec16_load(src + (c + i) * HW + p);
                 wg_transpose16(r);
-                for (int j = 0; j < 16; j++) wg_store(dst + off[j] + c, r[j]);
+                for (int j = 0; j < 16; j++) sl_vec16_store(dst + off[j] + c, r[j]);
             }
         for (int j = 0; j < np; j++)
             for (int i = c; i < C; i++) dst[off[j] + i] = src[i * HW + p + j];
@@ -268,10 +249,10 @@ static void wg_from_channel_minor(const float *restrict src, int64_t row, int Op
         int o = 0;
         if (np == 16)
             for (; o + 16 <= O; o += 16) {
-                wg_vec r[16];
-                for (int j = 0; j < 16; j++) r[j] = wg_load(src + off[j] + o);
+                sl_vec16 r[16];
+                for (int j = 0; j < 16; j++) r[j] = sl_vec16_load(src + off[j] + o);
                 wg_transpose16(r);
-                for (int i = 0; i < 16; i++) wg_store(dst + (o + i) * HW + p, r[i] + (bias ? bias[o + i] : 0.0f));
+                for (int i = 0; i < 16; i++) sl_vec16_store(dst + (o + i) * HW + p, r[i] + (bias ? bias[o + i] : 0.0f));
             }
         for (int j = 0; j < np; j++)
             for (int i = o; i < O; i++) dst[i * HW + p + j] = src[off[j] + i] + (bias ? bias[i] : 0.0f);
@@ -283,17 +264,17 @@ static void wg_from_channel_minor(const float *restrict src, int64_t row, int Op
 /* out[r * os] = sum_k Mat[r][k] in[k * is] for an R x K constant matrix (or, with
  * trans, Mat^T for a K x R one). Inlined with constant arguments, the loops
  * unroll and the zero / +-1 coefficients fold away. */
-WG_INLINE void wg_mul(int R, int K, const float *Mat, bool trans, const wg_vec *in, int is, wg_vec *out, int os)
+WG_INLINE void wg_mul(int R, int K, const float *Mat, bool trans, const sl_vec16 *in, int is, sl_vec16 *out, int os)
 {
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        wg_vec acc = {0};
+        sl_vec16 acc = {0};
         bool first = true;
 #pragma GCC unroll 8
         for (int k = 0; k < K; k++) {
             const float c = trans ? Mat[k * R + r] : Mat[r * K + k];
             if (c == 0.0f) continue;
-            const wg_vec t = c == 1.0f ? in[k * is] : c == -1.0f ? -in[k * is] : c * in[k * is];
+            const sl_vec16 t = c == 1.0f ? in[k * is] : c == -1.0f ? -in[k * is] : c * in[k * is];
             acc = first ? t : acc + t;
             first = false;
         }
@@ -303,9 +284,9 @@ WG_INLINE void wg_mul(int R, int K, const float *Mat, bool trans, const wg_vec *
 
 /* Two-sided product X = L Y R^T of small matrices of vectors, as two wg_mul
  * passes: L is [Ro x Ri] (or its transpose), likewise the right factor. */
-WG_INLINE void wg_sandwich(int Ro, int Ri, const float *L, bool trans, const wg_vec *in, wg_vec *out)
+WG_INLINE void wg_sandwich(int Ro, int Ri, const float *L, bool trans, const sl_vec16 *in, sl_vec16 *out)
 {
-    wg_vec t[WG_AMAX * WG_AMAX];
+    sl_vec16 t[WG_AMAX * WG_AMAX];
 #pragma GCC unroll 8
     for (int j = 0; j < Ri; j++) wg_mul(Ro, Ri, L, trans, in + j, Ri, t + j, Ri); /* columns: t = L in */
 #pragma GCC unroll 8
@@ -325,18 +306,18 @@ WG_INLINE void wg_weights_impl(const wg_algo *al, const float *weight, int O, in
     for (int ob = 0; ob < nob; ob++) {
         const int o0 = ob * 16, n = O - o0 < 16 ? O - o0 : 16;
         for (int c = 0; c < C; c++) {
-            wg_vec g[9] = {{0}}, u[WG_AMAX * WG_AMAX];
+            sl_vec16 g[9] = {{0}}, u[WG_AMAX * WG_AMAX];
             for (int l = 0; l < n; l++) {
                 const int o = o0 + l;
                 for (int i = 0; i < 9; i++)
                     g[i][l] = flip ? weight[((int64_t)c * O + o) * 9 + 8 - i] : weight[((int64_t)o * C + c) * 9 + i];
             }
-            wg_vec t[WG_AMAX * 3]; /* G g, then (G g) G^T */
+            sl_vec16 t[WG_AMAX * 3]; /* G g, then (G g) G^T */
             for (int j = 0; j < 3; j++) wg_mul(a, 3, al->G, false, g + j, 3, t + j, 3);
             for (int i = 0; i < a; i++) wg_mul(a, 3, al->G, false, t + i * 3, 1, u + i * a, 1);
             for (int xi = 0; xi < a * a; xi++) {
                 float *dst = U + xi * CO + (int64_t)c * O + o0;
-                if (n == 16) wg_store(dst, u[xi]);
+                if (n == 16) sl_vec16_store(dst, u[xi]);
                 else
                     for (int l = 0; l < n; l++) dst[l] = u[xi][l];
             }
@@ -360,13 +341,13 @@ WG_INLINE void wg_weight_grad_impl(const wg_algo *al, const float *dU, int O, in
     for (int o = 0; o < O; o++)
         for (int cb = 0; cb < ncb; cb++) {
             const int c0 = cb * 16, n = C - c0 < 16 ? C - c0 : 16;
-            wg_vec u[WG_AMAX * WG_AMAX], t[3 * WG_AMAX], w[9];
+            sl_vec16 u[WG_AMAX * WG_AMAX], t[3 * WG_AMAX], w[9];
             for (int xi = 0; xi < a * a; xi++) {
                 const float *src = dU + xi * OC + (int64_t)o * C + c0;
                 if (n == 16) {
-                    u[xi] = wg_load(src);
+                    u[xi] = sl_vec16_load(src);
                 } else {
-                    u[xi] = (wg_vec){0};
+                    u[xi] = (sl_vec16){0};
                     for (int l = 0; l < n; l++) u[xi][l] = src[l];
                 }
             }
@@ -398,11 +379,11 @@ WG_INLINE void wg_input_tiles_impl(const wg_algo *al, const wg_plan *p, const fl
             const float *d = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Cp;
             float *v = V + (t0 + (int64_t)th * TW + tw) * Cp;
             for (int c = 0; c < Cp; c += 16) {
-                wg_vec in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
+                sl_vec16 in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
                 for (int r = 0; r < a; r++)
-                    for (int s = 0; s < a; s++) in[r * a + s] = wg_load(d + r * row + s * Cp + c);
+                    for (int s = 0; s < a; s++) in[r * a + s] = sl_vec16_load(d + r * row + s * Cp + c);
                 wg_sandwich(a, a, al->BT, false, in, out);
-                for (int xi = 0; xi < a * a; xi++) wg_store(v + xi * TC + c, out[xi]);
+                for (int xi = 0; xi < a * a; xi++) sl_vec16_store(v + xi * TC + c, out[xi]);
             }
         }
 }
@@ -441,12 +422,12 @@ WG_INLINE void wg_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const 
                 const float *mm = M + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
                 float *y0 = out + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
                 for (int o = 0; o < Op; o += 16) {
-                    wg_vec in[WG_AMAX * WG_AMAX], t[WG_AMAX * WG_AMAX], res[16];
-                    for (int xi = 0; xi < a * a; xi++) in[xi] = wg_load(mm + xi * TO + o);
+                    sl_vec16 in[WG_AMAX * WG_AMAX], t[WG_AMAX * WG_AMAX], res[16];
+                    for (int xi = 0; xi < a * a; xi++) in[xi] = sl_vec16_load(mm + xi * TO + o);
                     for (int j = 0; j < a; j++) wg_mul(m, a, al->AT, false, in + j, a, t + j, a); /* A^T M */
                     for (int r = 0; r < m; r++) wg_mul(m, a, al->AT, false, t + r * a, 1, res + r * m, 1);
                     for (int r = 0; r < m; r++)
-                        for (int s = 0; s < m; s++) wg_store(y0 + r * row + s * Op + o, res[r * m + s]);
+                        for (int s = 0; s < m; s++) sl_vec16_store(y0 + r * row + s * Op + o, res[r * m + s]);
                 }
             }
         /* back to [O x OH x OW], cropping the edge tiles */
@@ -473,12 +454,12 @@ WG_INLINE void wg_grad_output_tiles_impl(const wg_algo *al, const wg_plan *p, co
             const float *d0 = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
             float *d = dM + (t0 + (int64_t)th * TW + tw) * Op;
             for (int o = 0; o < Op; o += 16) {
-                wg_vec in[16], t[WG_AMAX * 4], out[WG_AMAX * WG_AMAX];
+                sl_vec16 in[16], t[WG_AMAX * 4], out[WG_AMAX * WG_AMAX];
                 for (int r = 0; r < m; r++)
-                    for (int s = 0; s < m; s++) in[r * m + s] = wg_load(d0 + r * row + s * Op + o);
+                    for (int s = 0; s < m; s++) in[r * m + s] = sl_vec16_load(d0 + r * row + s * Op + o);
                 for (int j = 0; j < m; j++) wg_mul(a, m, al->AT, true, in + j, m, t + j, m); /* A dy */
                 for (int r = 0; r < a; r++) wg_mul(a, m, al->AT, true, t + r * m, 1, out + r * a, 1);
-                for (int xi = 0; xi < a * a; xi++) wg_store(d + xi * TO + o, out[xi]);
+                for (int xi = 0; xi < a * a; xi++) sl_vec16_store(d + xi * TO + o, out[xi]);
             }
         }
 }
