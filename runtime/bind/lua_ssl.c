@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "eval/knn.h"
 #include "ssl/ssl.h"
+#include "tensor/random.h"
 
 /* A float32 (or int64) contiguous tensor of exactly these sizes (-1: any). */
 static sl_tensor *arg(lua_State *L, int idx, const char *op, const char *name, sl_dtype dt, int ndim,
@@ -261,7 +262,55 @@ static int l_knn_scores(lua_State *L)
     return 1;
 }
 
+/* {======================================================================
+ * Shuffle BN without allocating: a permutation drawn into an existing tensor,
+ * and rows moved through it (MoCo's key batch, --bn_splits > 1).
+ * ======================================================================= */
+
+/* randperm_(perm int64 [N] [, generator]) -> perm, a 1-based permutation of 1..N */
+static int l_randperm_(lua_State *L)
+{
+    sl_tensor *perm = arg(L, 1, "randperm_", "perm", SL_INT64, 1, (int64_t[]){-1});
+    const int64_t n = perm->size[0];
+    int64_t *p = sl_i64(perm);
+    sl_rng_randperm(sl_lua_opt_rng(L, 2), p, n);
+    for (int64_t i = 0; i < n; i++) p[i] += 1;
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* permute_rows(dst, src, perm [N] (1-based), inverse): dst[i] = src[perm[i]], or with
+ * inverse dst[perm[i]] = src[i]; dst and src float32 [N x ...] of the same shape. */
+static int l_permute_rows(lua_State *L)
+{
+    const char *op = "permute_rows";
+    sl_tensor *src = sl_lua_check_tensor(L, 2);
+    if (src->ndim < 1) luaL_error(L, "%s: src must have at least one dim", op);
+    src = arg(L, 2, op, "src", SL_FLOAT32, src->ndim, src->size); /* float32, contiguous */
+    sl_tensor *dst = arg(L, 1, op, "dst", SL_FLOAT32, src->ndim, src->size);
+    const int64_t n = src->size[0], row = n ? sl_tensor_numel(src) / n : 0;
+    sl_tensor *perm = arg(L, 3, op, "perm", SL_INT64, 1, (int64_t[]){n});
+    const bool inverse = lua_toboolean(L, 4);
+    if (dst->storage == src->storage) luaL_error(L, "%s: dst and src must not share storage", op);
+    const int64_t *p = sl_i64(perm);
+    for (int64_t i = 0; i < n; i++)
+        if (p[i] < 1 || p[i] > n) luaL_error(L, "%s: perm[%I] = %I is outside 1..%I", op, (lua_Integer)i + 1,
+                                             (lua_Integer)p[i], (lua_Integer)n);
+    float *d = sl_f32(dst);
+    const float *x = sl_f32(src);
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t j = p[i] - 1;
+        if (inverse) memcpy(d + j * row, x + i * row, (size_t)row * sizeof(float));
+        else memcpy(d + i * row, x + j * row, (size_t)row * sizeof(float));
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* }====================================================================== */
+
 static const luaL_Reg ssl_functions[] = {
+    {"randperm_", l_randperm_}, {"permute_rows", l_permute_rows},
     {"infonce", l_infonce}, {"infonce_indexed", l_infonce_indexed}, {"ntxent", l_ntxent},
     {"queue_init", l_queue_init}, {"queue_enqueue", l_queue_enqueue}, {"membank_init", l_membank_init},
     {"membank_update", l_membank_update}, {"membank_sample", l_membank_sample}, {"membank_nce", l_membank_nce},

@@ -136,4 +136,43 @@ function test_errors_name_shapes()
   lu.assertErrorMsgContains('ntxent: z has 3 rows', ssl.NTXent{T = 1}.forward, ssl.NTXent{T = 1}, sslab.zeros(3, 2))
 end
 
+-- Shuffle BN's helpers: a permutation drawn into an existing tensor, rows moved through it
+-- and back; and a MoCo step with bn_splits 4 allocates nothing once warmed up.
+function test_shuffle_bn_permutation_without_allocation()
+  local k = sslab.core.ssl
+  local perm = sslab.zeros({6}, 'int64')
+  k.randperm_(perm, sslab.Generator(3))
+  local seen = {}
+  for i = 1, 6 do seen[perm[i]] = true end
+  for i = 1, 6 do lu.assertTrue(seen[i], 'randperm_ is a permutation of 1..6') end
+  local again = sslab.zeros({6}, 'int64')
+  k.randperm_(again, sslab.Generator(3))
+  lu.assertEquals(again:totable(), perm:totable())
+  local x = sslab.randn(6, 2, 3)
+  local shuffled, back = sslab.zeros(6, 2, 3), sslab.zeros(6, 2, 3)
+  k.permute_rows(shuffled, x, perm, false)
+  for i = 1, 6 do lu.assertEquals(shuffled[i]:totable(), x[perm[i]]:totable()) end
+  k.permute_rows(back, shuffled, perm, true)
+  lu.assertEquals(back:totable(), x:totable())
+  lu.assertErrorMsgContains('perm[1] = 7 is outside 1..6', k.permute_rows, back, x,
+                            sslab.tensor({7, 1, 2, 3, 4, 5}, 'int64'), false)
+  lu.assertErrorMsgContains('must not share storage', k.permute_rows, x, x, perm, false)
+
+  local cfg = {seed = 1, head = 'mlp', head_hidden = 16, dim = 8, K = 32, m = 0.99, T = 0.2, bn_splits = 4}
+  local moco = require('sslab.methods.moco').new(cfg, sslab.nn.resnet18{stem = 'cifar', width = 4, in_channels = 1})
+  local opt = sslab.optim.SGD(moco.model, {lr = 0.05, momentum = 0.9})
+  local b = {views = {sslab.randn(8, 1, 8, 8), sslab.randn(8, 1, 8, 8)}}
+  moco:set_training(true)
+  local function step()
+    moco.model:zero_grad()
+    moco:train_step(b)
+    opt:step()
+    moco:after_step()
+  end
+  step()
+  local before = sslab.allocations()
+  step()
+  lu.assertEquals(sslab.allocations() - before, 0, 'C allocations in a MoCo step with bn_splits 4')
+end
+
 os.exit(lu.LuaUnit.run())

@@ -9,6 +9,8 @@
 local sslab = require 'sslab'
 local ssl = require 'sslab.ssl'
 local common = require 'sslab.methods.common'
+local like = require('sslab.nn.module').util.like -- a reusable buffer shaped like a tensor
+local kssl = sslab.core.ssl
 
 local MoCo = {}
 MoCo.__index = MoCo
@@ -31,17 +33,21 @@ function MoCo.new(cfg, encoder)
   return self
 end
 
--- The key batch shuffled for shuffle-BN (only meaningful with bn_splits > 1).
+-- The key batch shuffled for shuffle-BN (only meaningful with bn_splits > 1): keys are computed
+-- on a random permutation of the batch, so that each BN group mixes samples, and put back in
+-- order. Buffers are reused: no allocation per step.
 function MoCo:keys(x2)
   if (self.cfg.bn_splits or 1) <= 1 then
     return self.model_k:forward(x2)
   end
   local n = x2:size(1)
-  local perm = sslab.randperm(n, self.gen)
-  local k = self.model_k:forward(x2:index_select(1, perm))
-  local inverse = sslab.zeros({n}, 'int64')
-  inverse:index_copy_(1, perm, sslab.arange(1, n + 1))
-  self._k = k:index_select(1, inverse)
+  if not (self._perm and self._perm:size(1) == n) then self._perm = sslab.zeros({n}, 'int64') end
+  kssl.randperm_(self._perm, self.gen)
+  self._x_shuffled = like(self._x_shuffled, x2)
+  kssl.permute_rows(self._x_shuffled, x2:is_contiguous() and x2 or x2:contiguous(), self._perm, false)
+  local k = self.model_k:forward(self._x_shuffled)
+  self._k = like(self._k, k)
+  kssl.permute_rows(self._k, k, self._perm, true)
   return self._k
 end
 
