@@ -182,19 +182,38 @@ size_t sl_conv2d_winograd_workspace_size(const sl_conv2d_geom *g)
 /* Channel-minor rows are padded to whole 16-float vectors (wg_round), so the
  * transforms have no scalar tails; the pad lanes hold zeros or values nobody reads. */
 
+/* a0 b0 a1 b1 ... a7 b7 and a8 b8 ... a15 b15: one two-source permute each
+ * (GCC's and Clang's builtins differ). */
+static inline sl_vec16 wg_interleave_lo(sl_vec16 a, sl_vec16 b)
+{
+#if defined(__clang__)
+    return __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+#else
+    typedef int wg_idx __attribute__((vector_size(64)));
+    return __builtin_shuffle(a, b, (wg_idx){0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23});
+#endif
+}
+
+static inline sl_vec16 wg_interleave_hi(sl_vec16 a, sl_vec16 b)
+{
+#if defined(__clang__)
+    return __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+#else
+    typedef int wg_idx __attribute__((vector_size(64)));
+    return __builtin_shuffle(a, b, (wg_idx){8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31});
+#endif
+}
+
 /* In-place transpose of a 16 x 16 block held in 16 vectors: four rounds of
  * "perfect shuffle" (row 2i <- low halves of rows i and i + 8 interleaved, row
- * 2i + 1 <- high halves), one two-source permute per row and round. */
+ * 2i + 1 <- high halves). */
 static inline void wg_transpose16(sl_vec16 r[16])
 {
-    typedef int wg_idx __attribute__((vector_size(64)));
-    const wg_idx lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-    const wg_idx hi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     for (int round = 0; round < 4; round++) {
         sl_vec16 t[16];
         for (int i = 0; i < 8; i++) {
-            t[2 * i] = __builtin_shuffle(r[i], r[i + 8], lo);
-            t[2 * i + 1] = __builtin_shuffle(r[i], r[i + 8], hi);
+            t[2 * i] = wg_interleave_lo(r[i], r[i + 8]);
+            t[2 * i + 1] = wg_interleave_hi(r[i], r[i + 8]);
         }
         memcpy(r, t, sizeof t);
     }
