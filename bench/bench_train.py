@@ -123,15 +123,15 @@ def main():
     for case in cases:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
         # This machine's speed drifts by +-20% over minutes (shared host): the two sides
-        # alternate for ROUNDS rounds and each reports its median round.
+        # alternate for ROUNDS rounds.
+        def run(cmd):
+            return parse(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout)
         runs = {'s': [], 't': []}
         for _ in range(ROUNDS[case]):
-            runs['s'].append(parse(subprocess.run(
-                [os.path.join(build, 'sslab'), os.path.join(here, 'bench_train.lua'), case, str(threads),
-                 str(STEPS[case])], check=True, capture_output=True, text=True, env=env).stdout))
-            runs['t'].append(parse(subprocess.run(
-                [sys.executable, os.path.abspath(__file__), '--torch-worker', case, str(threads), str(STEPS[case])],
-                check=True, capture_output=True, text=True, env=env).stdout))
+            runs['s'].append(run([os.path.join(build, 'sslab'), os.path.join(here, 'bench_train.lua'), case,
+                                  str(threads), str(STEPS[case])]))
+            runs['t'].append(run([sys.executable, os.path.abspath(__file__), '--torch-worker', case, str(threads),
+                                  str(STEPS[case])]))
         s, t = (sorted(runs[k], key=lambda r: r['images_per_s'])[len(runs[k]) // 2] for k in 'st')
         # the ratio of each round's adjacent pair, so that slow drift cancels; median and range
         ratios = sorted(a['images_per_s'] / b['images_per_s'] for a, b in zip(runs['s'], runs['t']))

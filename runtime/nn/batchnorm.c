@@ -61,7 +61,7 @@ static inline int group_sample(const sl_batchnorm_params *p, int g, int r)
 }
 
 /* {======================================================================
- * Lane sums over one contiguous block (combined in a fixed order).
+ * Per-channel sums in vector lanes, and the element-wise passes.
  * ======================================================================= */
 
 /* Sums over the planes of one (group, channel) in BN_LANES float lanes, folded
@@ -77,7 +77,7 @@ _Static_assert(sizeof(sl_vec16) == BN_LANES * sizeof(float), "the float lanes ar
 
 typedef struct {
     double d1[BN_LANES], d2[BN_LANES]; /* folded sums */
-    sl_vec16 f1, f2;                     /* running float sums, lane j = values j mod 16 of each block */
+    sl_vec16 f1, f2;                   /* running float sums, lane j = values j mod 16 of each block */
     int64_t pending;                   /* values in the float sums */
 } bn_sums;
 
@@ -123,7 +123,14 @@ static void block_moments(bn_sums *a, const float *x, int64_t n, float shift)
     }
 }
 
-/* Keep g where the ReLU output y is positive (the fused ReLU's backward). */
+/* The gradient that reaches BatchNorm through a fused ReLU: dy[i] where the output
+ * relu_y[i] is positive, else 0 (dy[i] itself without a fused ReLU). */
+static inline float bn_relu_grad(const float *dy, const float *relu_y, int64_t i)
+{
+    return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : dy[i];
+}
+
+/* The same for 16 values at once. */
 static inline sl_vec16 bn_relu_mask(sl_vec16 g, sl_vec16 y)
 {
     typedef int32_t bn_ivec __attribute__((vector_size(sizeof(sl_vec16))));
@@ -145,7 +152,7 @@ static void block_dy(bn_sums *a, const float *dy, const float *x, const float *r
             f2 += g * (sl_vec16_load(x + i) - mean);
         }
         for (int j = 0; i + j < end; j++) {
-            const float g = relu_y && !(relu_y[i + j] > 0.0f) ? 0.0f : dy[i + j];
+            const float g = bn_relu_grad(dy, relu_y, i + j);
             f1[j] += g;
             f2[j] += g * (x[i + j] - mean);
         }
@@ -171,7 +178,7 @@ BN_VECTORIZE static void dx_block(const float *dy, const float *x, const float *
 {
     if (relu_y)
         for (int64_t i = 0; i < n; i++) {
-            const float g = relu_y[i] > 0.0f ? dy[i] : 0.0f;
+            const float g = bn_relu_grad(dy, relu_y, i);
             dx[i] = k * (g - mdy - (x[i] - mean) * invstd * mdyx);
         }
     else
@@ -333,7 +340,7 @@ BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float
             for (int r = 0; r < per; r++) {
                 const int64_t off = (int64_t)group_sample(p, g, r) * C + c0;
                 for (int j = 0; j < nc; j++) {
-                    const float g = relu_y && !(relu_y[off + j] > 0.0f) ? 0.0f : grad_y[off + j];
+                    const float g = bn_relu_grad(grad_y, relu_y, off + j);
                     sdy[j] += g;
                     sdyx[j] += (double)g * (x[off + j] - mean[j]);
                 }
@@ -351,7 +358,7 @@ BN_VECTORIZE static void backward_rows(const sl_batchnorm_params *p, const float
             for (int r = 0; r < per; r++) {
                 const int64_t off = (int64_t)group_sample(p, g, r) * C + c0;
                 for (int j = 0; j < nc; j++) {
-                    const float g = relu_y && !(relu_y[off + j] > 0.0f) ? 0.0f : grad_y[off + j];
+                    const float g = bn_relu_grad(grad_y, relu_y, off + j);
                     grad_x[off + j] = k[j] * (g - mdy[j] - (x[off + j] - mean[j]) * invstd[j] * mdyx[j]);
                 }
             }

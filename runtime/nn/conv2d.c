@@ -51,7 +51,6 @@
 #define CONV_TARGET_COLS 2048
 #endif
 
-
 int sl_conv2d_geom_init(sl_conv2d_geom *g, int N, int C, int H, int W, int O, int KH, int KW,
                         int stride, int pad)
 {
@@ -91,8 +90,6 @@ static bool conv2d_pointwise(const sl_conv2d_geom *g)
 {
     return g->KH == 1 && g->KW == 1 && g->stride == 1 && g->pad == 0;
 }
-
-
 
 /* Images per GEMM: enough for CONV_TARGET_COLS columns, at most a group. */
 static int conv2d_images_per_chunk(const sl_conv2d_geom *g)
@@ -168,7 +165,6 @@ static conv2d_layout conv2d_workspace_layout(const sl_conv2d_geom *g)
     l.total = l.flipped + (as_conv ? (size_t)g->O * ckk : 0);
     return l;
 }
-
 
 size_t sl_conv2d_workspace_size(const sl_conv2d_geom *g)
 {
@@ -351,7 +347,6 @@ static void conv2d_forward_group(const sl_conv2d_geom *g, const float *x, float 
         }
     }
 }
-
 
 int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
                       const float *bias, float *workspace)

@@ -301,8 +301,9 @@ WG_INLINE void wg_mul(int R, int K, const float *Mat, bool trans, const sl_vec16
     }
 }
 
-/* Two-sided product X = L Y R^T of small matrices of vectors, as two wg_mul
- * passes: L is [Ro x Ri] (or its transpose), likewise the right factor. */
+/* Two-sided product X = L Y L^T of small matrices of vectors (Y [Ri x Ri], X
+ * [Ro x Ro]), as two wg_mul passes: L is [Ro x Ri], or with trans the transpose
+ * of the stored [Ri x Ro] matrix. Every transform of this file is one. */
 WG_INLINE void wg_sandwich(int Ro, int Ri, const float *L, bool trans, const sl_vec16 *in, sl_vec16 *out)
 {
     sl_vec16 t[WG_AMAX * WG_AMAX];
@@ -331,9 +332,7 @@ WG_INLINE void wg_weights_impl(const wg_algo *al, const float *weight, int O, in
                 for (int i = 0; i < 9; i++)
                     g[i][l] = flip ? weight[((int64_t)c * O + o) * 9 + 8 - i] : weight[((int64_t)o * C + c) * 9 + i];
             }
-            sl_vec16 t[WG_AMAX * 3]; /* G g, then (G g) G^T */
-            for (int j = 0; j < 3; j++) wg_mul(a, 3, al->G, false, g + j, 3, t + j, 3);
-            for (int i = 0; i < a; i++) wg_mul(a, 3, al->G, false, t + i * 3, 1, u + i * a, 1);
+            wg_sandwich(a, 3, al->G, false, g, u);
             for (int xi = 0; xi < a * a; xi++) {
                 float *dst = U + xi * CO + (int64_t)c * O + o0;
                 if (n == 16) sl_vec16_store(dst, u[xi]);
@@ -360,7 +359,7 @@ WG_INLINE void wg_weight_grad_impl(const wg_algo *al, const float *dU, int O, in
     for (int o = 0; o < O; o++)
         for (int cb = 0; cb < ncb; cb++) {
             const int c0 = cb * 16, n = C - c0 < 16 ? C - c0 : 16;
-            sl_vec16 u[WG_AMAX * WG_AMAX], t[3 * WG_AMAX], w[9];
+            sl_vec16 u[WG_AMAX * WG_AMAX], w[9];
             for (int xi = 0; xi < a * a; xi++) {
                 const float *src = dU + xi * OC + (int64_t)o * C + c0;
                 if (n == 16) {
@@ -370,8 +369,7 @@ WG_INLINE void wg_weight_grad_impl(const wg_algo *al, const float *dU, int O, in
                     for (int l = 0; l < n; l++) u[xi][l] = src[l];
                 }
             }
-            for (int j = 0; j < a; j++) wg_mul(3, a, al->G, true, u + j, a, t + j, a); /* G^T dU */
-            for (int i = 0; i < 3; i++) wg_mul(3, a, al->G, true, t + i * a, 1, w + i * 3, 1); /* (G^T dU) G */
+            wg_sandwich(3, a, al->G, true, u, w);
             for (int l = 0; l < n; l++) {
                 float *dst = grad_weight + ((int64_t)o * C + c0 + l) * 9;
                 for (int i = 0; i < 9; i++) dst[i] += w[i][l];
@@ -385,24 +383,28 @@ static void wg_weight_grad_finish(const wg_algo *al, const float *dU, int O, int
     else wg_weight_grad_impl(&F2, dU, O, C, grad_weight);
 }
 
-/* V[xi][t0 + tile][c] = B^T d B for the tiles of one image held in a zero-padded
- * channel-minor plane (pixel (h, w) of the image at row h + 1, column w + 1; rows
- * `row` floats, pixels Cp); rows of V are Cp floats, TC = T * Cp apart from one
- * component to the next. */
-WG_INLINE void wg_input_tiles_impl(const wg_algo *al, const wg_plan *p, const float *plane, int64_t row, int Cp,
-                                   float *restrict V, int64_t t0, int64_t TC)
+/* The a^2 transformed components of every tile of one image held in a channel-minor
+ * plane (rows `row` floats, pixels Cp; tile (th, tw) starts at row m th, column
+ * m tw), into rows t0.. of X (rows Cp floats, components TC = T * Cp apart):
+ *   input:        X = B^T d B   for the a x a window d (a zero-padded image at row
+ *                 h + 1, column w + 1), giving V;
+ *   grad_output:  X = A dy A^T  for the m x m window dy (grad_y at row h, column w,
+ *                 zero past the edge up to m TH x m TW), giving dM. */
+WG_INLINE void wg_tiles_impl(const wg_algo *al, bool grad_output, const wg_plan *p, const float *plane, int64_t row,
+                             int Cp, float *restrict X, int64_t t0, int64_t TC)
 {
-    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW;
+    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW, win = grad_output ? m : a;
+    const float *L = grad_output ? al->AT : al->BT;
     for (int th = 0; th < TH; th++)
         for (int tw = 0; tw < TW; tw++) {
             const float *d = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Cp;
-            float *v = V + (t0 + (int64_t)th * TW + tw) * Cp;
+            float *x = X + (t0 + (int64_t)th * TW + tw) * Cp;
             for (int c = 0; c < Cp; c += 16) {
                 sl_vec16 in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
-                for (int r = 0; r < a; r++)
-                    for (int s = 0; s < a; s++) in[r * a + s] = sl_vec16_load(d + r * row + s * Cp + c);
-                wg_sandwich(a, a, al->BT, false, in, out);
-                for (int xi = 0; xi < a * a; xi++) sl_vec16_store(v + xi * TC + c, out[xi]);
+                for (int r = 0; r < win; r++)
+                    for (int s = 0; s < win; s++) in[r * win + s] = sl_vec16_load(d + r * row + s * Cp + c);
+                wg_sandwich(a, win, L, grad_output, in, out);
+                for (int xi = 0; xi < a * a; xi++) sl_vec16_store(x + xi * TC + c, out[xi]);
             }
         }
 }
@@ -410,8 +412,15 @@ WG_INLINE void wg_input_tiles_impl(const wg_algo *al, const wg_plan *p, const fl
 static void wg_input_tiles(const wg_plan *p, const float *plane, int64_t row, int Cp, float *V, int64_t t0,
                            int64_t TC)
 {
-    if (p->al->m == 4) wg_input_tiles_impl(&F4, p, plane, row, Cp, V, t0, TC);
-    else wg_input_tiles_impl(&F2, p, plane, row, Cp, V, t0, TC);
+    if (p->al->m == 4) wg_tiles_impl(&F4, false, p, plane, row, Cp, V, t0, TC);
+    else wg_tiles_impl(&F2, false, p, plane, row, Cp, V, t0, TC);
+}
+
+static void wg_grad_output_tiles(const wg_plan *p, const float *plane, int64_t row, int Op, float *dM, int64_t t0,
+                                 int64_t TO)
+{
+    if (p->al->m == 4) wg_tiles_impl(&F4, true, p, plane, row, Op, dM, t0, TO);
+    else wg_tiles_impl(&F2, true, p, plane, row, Op, dM, t0, TO);
 }
 
 /* The same for B images x[B x C x H x W], through one padded plane `pad`. */
@@ -441,10 +450,9 @@ WG_INLINE void wg_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const 
                 const float *mm = M + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
                 float *y0 = out + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
                 for (int o = 0; o < Op; o += 16) {
-                    sl_vec16 in[WG_AMAX * WG_AMAX], t[WG_AMAX * WG_AMAX], res[16];
+                    sl_vec16 in[WG_AMAX * WG_AMAX], res[16];
                     for (int xi = 0; xi < a * a; xi++) in[xi] = sl_vec16_load(mm + xi * TO + o);
-                    for (int j = 0; j < a; j++) wg_mul(m, a, al->AT, false, in + j, a, t + j, a); /* A^T M */
-                    for (int r = 0; r < m; r++) wg_mul(m, a, al->AT, false, t + r * a, 1, res + r * m, 1);
+                    wg_sandwich(m, a, al->AT, false, in, res); /* A^T M A */
                     for (int r = 0; r < m; r++)
                         for (int s = 0; s < m; s++) sl_vec16_store(y0 + r * row + s * Op + o, res[r * m + s]);
                 }
@@ -459,35 +467,6 @@ static void wg_transform_output(const sl_conv2d_geom *g, const wg_plan *p, const
 {
     if (p->al->m == 4) wg_output_impl(&F4, g, p, M, B, T, y, bias, out);
     else wg_output_impl(&F2, g, p, M, B, T, y, bias, out);
-}
-
-/* dM[xi][t0 + tile][o] = A dy A^T for the tiles of one image of grad_y held in a
- * channel-minor plane (pixel (h, w) at row h, column w from `plane`; zero past the
- * edge up to m TH x m TW); rows of dM are Op floats, TO = T * Op apart. */
-WG_INLINE void wg_grad_output_tiles_impl(const wg_algo *al, const wg_plan *p, const float *plane, int64_t row, int Op,
-                                         float *restrict dM, int64_t t0, int64_t TO)
-{
-    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW;
-    for (int th = 0; th < TH; th++)
-        for (int tw = 0; tw < TW; tw++) {
-            const float *d0 = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
-            float *d = dM + (t0 + (int64_t)th * TW + tw) * Op;
-            for (int o = 0; o < Op; o += 16) {
-                sl_vec16 in[16], t[WG_AMAX * 4], out[WG_AMAX * WG_AMAX];
-                for (int r = 0; r < m; r++)
-                    for (int s = 0; s < m; s++) in[r * m + s] = sl_vec16_load(d0 + r * row + s * Op + o);
-                for (int j = 0; j < m; j++) wg_mul(a, m, al->AT, true, in + j, m, t + j, m); /* A dy */
-                for (int r = 0; r < a; r++) wg_mul(a, m, al->AT, true, t + r * m, 1, out + r * a, 1);
-                for (int xi = 0; xi < a * a; xi++) sl_vec16_store(d + xi * TO + o, out[xi]);
-            }
-        }
-}
-
-static void wg_grad_output_tiles(const wg_plan *p, const float *plane, int64_t row, int Op, float *dM, int64_t t0,
-                                 int64_t TO)
-{
-    if (p->al->m == 4) wg_grad_output_tiles_impl(&F4, p, plane, row, Op, dM, t0, TO);
-    else wg_grad_output_tiles_impl(&F2, p, plane, row, Op, dM, t0, TO);
 }
 
 /* }====================================================================== */
