@@ -388,7 +388,7 @@ static int l_global_avgpool_forward(lua_State *L)
     snprintf(ctx, sizeof ctx, "input %s", sl_shape_str(x, a, sizeof a));
     expect_shape(L, op, "output", y, 2, x->size, ctx);
     CHECK(sl_global_avgpool_forward(sl_f32(x), sl_f32(y), dim_int(L, op, x, 0), dim_int(L, op, x, 1),
-                                    dim_int(L, op, x, 2), dim_int(L, op, x, 3)));
+                                    dim_int(L, op, x, 2), dim_int(L, op, x, 3), false));
     return 0;
 }
 
@@ -402,7 +402,7 @@ static int l_global_avgpool_backward(lua_State *L)
     snprintf(ctx, sizeof ctx, "grad_input %s", sl_shape_str(gx, a, sizeof a));
     expect_shape(L, op, "grad_output", gy, 2, gx->size, ctx);
     CHECK(sl_global_avgpool_backward(sl_f32(gy), sl_f32(gx), dim_int(L, op, gx, 0), dim_int(L, op, gx, 1),
-                                     dim_int(L, op, gx, 2), dim_int(L, op, gx, 3)));
+                                     dim_int(L, op, gx, 2), dim_int(L, op, gx, 3), false));
     return 0;
 }
 

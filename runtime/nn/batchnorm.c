@@ -35,7 +35,8 @@
 sl_batchnorm_params sl_batchnorm_defaults(int N, int C, int spatial)
 {
     return (sl_batchnorm_params){.N = N, .C = C, .spatial = spatial, .groups = 1, .interleaved = false,
-                                 .training = true, .momentum = 0.1f, .eps = 1e-5f, .relu = false};
+                                 .training = true, .momentum = 0.1f, .eps = 1e-5f, .relu = false,
+                                 .channels_last = false};
 }
 
 static int batchnorm_check(const sl_batchnorm_params *p, const char *op)

@@ -68,7 +68,7 @@ int sl_conv2d_geom_init(sl_conv2d_geom *g, int N, int C, int H, int W, int O, in
         (int64_t)C * H * W > INT_MAX)
         return sl_error("conv2d: sizes too large: input [%dx%dx%dx%d], weight [%dx%dx%dx%d]",
                         N, C, H, W, O, C, KH, KW);
-    *g = (sl_conv2d_geom){N, C, H, W, O, KH, KW, stride, pad, OH, OW};
+    *g = (sl_conv2d_geom){N, C, H, W, O, KH, KW, stride, pad, OH, OW, false};
     return SL_OK;
 }
 
@@ -119,7 +119,7 @@ static bool conv2d_grad_input_as_conv(const sl_conv2d_geom *g, sl_conv2d_geom *g
 {
     if (g->stride != 1 || g->KH != g->KW || g->pad > g->KH - 1 || conv2d_pointwise(g) || g->O > g->C)
         return false; /* with O > C (a stem) grad_y's column matrix would be the larger one */
-    *gt = (sl_conv2d_geom){g->N, g->O, g->OH, g->OW, g->C, g->KH, g->KW, 1, g->KH - 1 - g->pad, g->H, g->W};
+    *gt = (sl_conv2d_geom){g->N, g->O, g->OH, g->OW, g->C, g->KH, g->KW, 1, g->KH - 1 - g->pad, g->H, g->W, g->channels_last};
     return true;
 }
 

@@ -551,7 +551,7 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
     const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g), O = g->O, C = g->C, a2 = p.al->a * p.al->a;
     /* grad_x = the forward convolution of grad_y ([N x O x OH x OW], OH = H) with
      * the flipped kernels, C and O swapped; same tiles, same lane size. */
-    const sl_conv2d_geom gt = {g->N, O, g->OH, g->OW, C, 3, 3, 1, 1, g->H, g->W};
+    const sl_conv2d_geom gt = {g->N, O, g->OH, g->OW, C, 3, 3, 1, 1, g->H, g->W, g->channels_last};
     float *U = workspace + l.U;
     if (grad_x) wg_transform_weights(p.al, weight, C, O, true, U);
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)

@@ -20,7 +20,7 @@ int sl_maxpool2d_geom_init(sl_maxpool2d_geom *g, int N, int C, int H, int W, int
         return sl_error("maxpool2d: kernel %dx%d larger than padded input %dx%d (input [%dx%dx%dx%d])", KH,
                         KW, H + 2 * pad, W + 2 * pad, N, C, H, W);
     int OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
-    *g = (sl_maxpool2d_geom){N, C, H, W, KH, KW, stride, pad, OH, OW};
+    *g = (sl_maxpool2d_geom){N, C, H, W, KH, KW, stride, pad, OH, OW, false};
     return SL_OK;
 }
 

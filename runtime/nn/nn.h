@@ -57,6 +57,9 @@ typedef struct sl_conv2d_geom {
     int O, KH, KW;         /* weight [O x C x KH x KW] */
     int stride, pad;       /* same along both axes */
     int OH, OW;            /* output [N x O x OH x OW], set by sl_conv2d_geom_init */
+    bool channels_last;    /* input, output and their gradients are [N x H x W x C] and
+                              [N x OH x OW x O] (PyTorch's channels_last); false after
+                              sl_conv2d_geom_init. The weight is [O x C x KH x KW] either way. */
 } sl_conv2d_geom;
 
 /* Fill and validate a geometry: OH = (H + 2 pad - KH) / stride + 1, likewise OW. */
@@ -109,6 +112,8 @@ int sl_conv2d_backward_naive(const sl_conv2d_geom *g, const float *x, const floa
  * n / (N/G)), or with `interleaved` sample n is in group n % G, which is what
  * SplitBatchNorm's x.view(-1, C*G, H, W) does.
  * Evaluation normalises with running_mean / running_var.
+ * With channels_last, x is [N x spatial x C] (an NHWC image batch, or [N x C] for
+ * BatchNorm1d, which is the same thing with spatial 1).
  * ========================================================================= */
 
 typedef struct sl_batchnorm_params {
@@ -119,9 +124,10 @@ typedef struct sl_batchnorm_params {
     float momentum;     /* PyTorch convention, default 0.1 */
     float eps;          /* default 1e-5 */
     bool relu;          /* y = max(BN(x), 0): BatchNorm and the ReLU after it in one pass */
+    bool channels_last; /* x, y and the gradients are [N x spatial x C] */
 } sl_batchnorm_params;
 
-/* {N, C, spatial, groups 1, contiguous, training, momentum 0.1, eps 1e-5, no relu}. */
+/* {N, C, spatial, groups 1, contiguous, training, momentum 0.1, eps 1e-5, no relu, channels first}. */
 sl_batchnorm_params sl_batchnorm_defaults(int N, int C, int spatial);
 
 /* save_mean / save_invstd are [groups x C]: written in both modes (in evaluation
@@ -172,11 +178,14 @@ int sl_add_relu_forward(const float *a, const float *b, float *y, int64_t n);
  * maxpool2d.c - max pooling, padding counts as -inf, floor mode, dilation 1.
  * indices hold the argmax as a flat offset in the H*W input plane (PyTorch's
  * return_indices); ties go to the first maximum in row-major window order.
+ * With channels_last, x / grad_x are [N x H x W x C] and y / indices / grad_y
+ * [N x OH x OW x C]; indices are still offsets h * W + w in the plane.
  * ========================================================================= */
 typedef struct sl_maxpool2d_geom {
     int N, C, H, W;
     int KH, KW, stride, pad; /* pad <= KH/2 and KW/2, as PyTorch */
     int OH, OW;              /* set by sl_maxpool2d_geom_init */
+    bool channels_last;      /* false after sl_maxpool2d_geom_init */
 } sl_maxpool2d_geom;
 
 int sl_maxpool2d_geom_init(sl_maxpool2d_geom *g, int N, int C, int H, int W, int KH, int KW,
@@ -194,12 +203,12 @@ int sl_maxpool2d_backward(const sl_maxpool2d_geom *g,
 /* {=========================================================================
  * avgpool.c - global average pooling to 1x1 (AdaptiveAvgPool2d(1) + flatten).
  * ========================================================================= */
-int sl_global_avgpool_forward(const float *x, /* [N x C x H x W] */
+int sl_global_avgpool_forward(const float *x, /* [N x C x H x W], or [N x H x W x C] with channels_last */
                               float *y,       /* [N x C], written */
-                              int N, int C, int H, int W);
+                              int N, int C, int H, int W, bool channels_last);
 int sl_global_avgpool_backward(const float *grad_y, /* [N x C] */
-                               float *grad_x,       /* [N x C x H x W], written */
-                               int N, int C, int H, int W);
+                               float *grad_x,       /* [N x C x H x W] or [N x H x W x C], written */
+                               int N, int C, int H, int W, bool channels_last);
 /* }========================================================================= */
 
 /* {=========================================================================
