@@ -92,6 +92,7 @@ static const wg_algo *wg_algo_of(const sl_conv2d_geom *g)
 bool sl_conv2d_winograd_applies(const sl_conv2d_geom *g)
 {
     if (winograd_mode == SL_WINOGRAD_OFF || g->KH != 3 || g->KW != 3 || g->stride != 1 || g->pad != 1) return false;
+    if (g->channels_last) return false; /* not yet */
     if (winograd_mode == SL_WINOGRAD_ALWAYS) return true;
     /* with few channels (a stem) the GEMMs are too thin to pay for the transforms */
     if (g->C < 8 || g->O < 8) return false;

@@ -48,6 +48,25 @@ static inline double tu_dot(const float *a, const float *b, int64_t n)
     return s;
 }
 
+/* A new copy of x [N x C x S] laid out channels last, [N x S x C] (S = H * W), and back. */
+static inline float *tu_to_channels_last(const float *x, int N, int C, int64_t S)
+{
+    float *y = sl_malloc((size_t)N * C * S * sizeof(float));
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int64_t s = 0; s < S; s++) y[((int64_t)n * S + s) * C + c] = x[((int64_t)n * C + c) * S + s];
+    return y;
+}
+
+static inline float *tu_from_channels_last(const float *y, int N, int C, int64_t S)
+{
+    float *x = sl_malloc((size_t)N * C * S * sizeof(float));
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int64_t s = 0; s < S; s++) x[((int64_t)n * C + c) * S + s] = y[((int64_t)n * S + s) * C + c];
+    return x;
+}
+
 /* Compare arrays; on failure print the worst element. Returns 1 if close. */
 static inline int tu_close(const char *what, const float *got, const float *want, int64_t n, double atol, double rtol)
 {
