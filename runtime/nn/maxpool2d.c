@@ -1,9 +1,14 @@
-/* maxpool2d.c - 2-D max pooling with argmax indices, forward and backward (see nn.h).
- * Padding behaves as -inf; a NaN in a window wins (propagates), as in PyTorch. */
+/* maxpool2d.c - 2-D max pooling with argmax indices, forward and backward (see nn.h),
+ * channels first or channels last.
+ * Padding behaves as -inf; a NaN in a window wins (propagates), as in PyTorch.
+ *
+ * One walker serves both layouts: channels first, [N x C x H x W] is N*C planes of
+ * one channel, [H x W x 1]; channels last, N images [H x W x C]. Either is a "unit"
+ * of H x W pixels, each a contiguous run of ch channels (1 or C), so every step of a
+ * window compares a run of ch floats (vectorised channels last). */
 #include "nn/nn.h"
 #include "nn/parallel.h"
 
-#include <math.h>
 #include <string.h>
 
 int sl_maxpool2d_geom_init(sl_maxpool2d_geom *g, int N, int C, int H, int W, int KH, int KW, int stride,
@@ -37,41 +42,95 @@ static int maxpool2d_check(const sl_maxpool2d_geom *g, const char *op)
     return SL_OK;
 }
 
+/* The input rows [*h0, *h1) and columns [*w0, *w1) under output pixel (oh, ow),
+ * padding clipped off; never empty, as pad <= KH/2 and KW/2. */
+static inline void pool_window(const sl_maxpool2d_geom *g, int oh, int ow, int *h0, int *h1, int *w0, int *w1)
+{
+    const int hs = oh * g->stride - g->pad, ws = ow * g->stride - g->pad;
+    *h0 = hs > 0 ? hs : 0;
+    *h1 = hs + g->KH < g->H ? hs + g->KH : g->H;
+    *w0 = ws > 0 ? ws : 0;
+    *w1 = ws + g->KW < g->W ? ws + g->KW : g->W;
+}
+
+/* v replaces the running maximum m if larger, or if it is the window's first NaN:
+ * a NaN is never replaced, so the first one wins (and propagates). */
+static inline bool pool_takes(float v, float m) { return v > m || (v != v && m == m); }
+
+/* One output pixel of a unit xu (rows of W pixels of ch channels): y[c] and
+ * idx[c] (idx may be NULL) get the maximum of channel c over the window and its
+ * offset ih * W + iw. The window's first pixel seeds the maximum, so a window of
+ * -inf still reports the first of them; later pixels replace it only if
+ * pool_takes, which keeps the first maximum in row-major order. Loads and
+ * selects are unconditional so that the channel loops vectorise. */
+static inline void pool_pixel(const float *restrict xu, int W, int ch, int h0, int h1, int w0, int w1,
+                              float *restrict y, int64_t *restrict idx)
+{
+    const int64_t first = (int64_t)h0 * W + w0;
+    memcpy(y, xu + first * ch, sizeof(float) * ch);
+    if (idx)
+        for (int c = 0; c < ch; c++) idx[c] = first;
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+            const int64_t at = (int64_t)ih * W + iw;
+            const float *xp = xu + at * ch;
+            if (idx) {
+#pragma omp simd
+                for (int c = 0; c < ch; c++) {
+                    const bool t = pool_takes(xp[c], y[c]);
+                    y[c] = t ? xp[c] : y[c];
+                    idx[c] = t ? at : idx[c];
+                }
+            } else {
+#pragma omp simd
+                for (int c = 0; c < ch; c++) y[c] = pool_takes(xp[c], y[c]) ? xp[c] : y[c];
+            }
+        }
+}
+
 int sl_maxpool2d_forward(const sl_maxpool2d_geom *g, const float *x, float *y, int64_t *indices)
 {
     if (maxpool2d_check(g, "maxpool2d_forward") != SL_OK) return SL_ERR;
     if (!x || !y) return sl_error("maxpool2d_forward: NULL input or output");
     const int H = g->H, W = g->W, OH = g->OH, OW = g->OW;
-    const int64_t planes = (int64_t)g->N * g->C;
-#pragma omp parallel for schedule(static) if (planes * OH * OW * g->KH * g->KW > NN_PAR_WORK)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        const float *xp = x + pl * H * W;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++) {
-                const int h0 = oh * g->stride - g->pad, w0 = ow * g->stride - g->pad;
-                float best = -INFINITY;
-                int64_t arg = -1;
-                for (int kh = 0; kh < g->KH; kh++) {
-                    const int ih = h0 + kh;
-                    if (ih < 0 || ih >= H) continue;
-                    for (int kw = 0; kw < g->KW; kw++) {
-                        const int iw = w0 + kw;
-                        if (iw < 0 || iw >= W) continue;
-                        const float v = xp[ih * W + iw];
-                        if (v > best || isnan(v) || arg < 0) {
-                            best = v;
-                            arg = (int64_t)ih * W + iw;
-                            if (isnan(v)) goto done;
-                        }
-                    }
-                }
-            done:;
-                const int64_t o = (pl * OH + oh) * OW + ow;
-                y[o] = best;
-                if (indices) indices[o] = arg;
-            }
+    const int ch = g->channels_last ? g->C : 1;
+    const int64_t rows = (g->channels_last ? g->N : (int64_t)g->N * g->C) * OH; /* units x OH */
+    /* every output pixel is computed alone: the result does not depend on the threads */
+#pragma omp parallel for schedule(static) if (rows * OW * ch * g->KH * g->KW > NN_PAR_WORK)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xu = x + r / OH * H * W * ch;
+        const int oh = (int)(r % OH);
+        for (int ow = 0; ow < OW; ow++) {
+            int h0, h1, w0, w1;
+            pool_window(g, oh, ow, &h0, &h1, &w0, &w1);
+            const int64_t o = (r * OW + ow) * ch;
+            int64_t *io = indices ? indices + o : NULL;
+            /* channels first, a literal 1 makes the channel loops scalar code */
+            if (ch == 1) pool_pixel(xu, W, 1, h0, h1, w0, w1, y + o, io);
+            else pool_pixel(xu, W, ch, h0, h1, w0, w1, y + o, io);
+        }
     }
     return SL_OK;
+}
+
+/* The gradient of one unit: dx (hw pixels of ch channels) zeroed, then each of
+ * the ohw x ch values of gy added at its argmax. Returns 1 if an index lies
+ * outside the plane (that value is skipped). */
+static inline int pool_scatter(float *restrict dx, const float *restrict gy, const int64_t *restrict idx,
+                               int64_t hw, int64_t ohw, int ch)
+{
+    int bad = 0;
+    memset(dx, 0, sizeof(float) * hw * ch);
+    for (int64_t q = 0; q < ohw; q++)
+        for (int c = 0; c < ch; c++) {
+            const int64_t i = idx[q * ch + c];
+            if (i < 0 || i >= hw) {
+                bad = 1;
+                continue;
+            }
+            dx[i * ch + c] += gy[q * ch + c];
+        }
+    return bad;
 }
 
 int sl_maxpool2d_backward(const sl_maxpool2d_geom *g, const float *grad_y, const int64_t *indices,
@@ -81,23 +140,23 @@ int sl_maxpool2d_backward(const sl_maxpool2d_geom *g, const float *grad_y, const
     if (!grad_y || !indices || !grad_x)
         return sl_error("maxpool2d_backward: NULL grad_output, indices or grad_input");
     const int64_t hw = (int64_t)g->H * g->W, ohw = (int64_t)g->OH * g->OW;
-    const int64_t planes = (int64_t)g->N * g->C;
+    const int ch = g->channels_last ? g->C : 1;
+    const int64_t units = g->channels_last ? g->N : (int64_t)g->N * g->C;
     int bad = 0;
-#pragma omp parallel for schedule(static) if (planes * ohw > NN_PAR_WORK) reduction(| : bad)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        float *dx = grad_x + pl * hw;
-        memset(dx, 0, sizeof(float) * hw);
-        for (int64_t q = 0; q < ohw; q++) {
-            const int64_t i = indices[pl * ohw + q];
-            if (i < 0 || i >= hw) {
-                bad = 1;
-                continue;
-            }
-            dx[i] += grad_y[pl * ohw + q];
-        }
+    /* overlapping windows share input pixels: a thread owns whole units, and adds
+     * into each in output order whatever the layout or the thread count */
+#pragma omp parallel for schedule(static) if (units * ohw * ch > NN_PAR_WORK) reduction(| : bad)
+    for (int64_t u = 0; u < units; u++) {
+        float *dx = grad_x + u * hw * ch;
+        const float *gy = grad_y + u * ohw * ch;
+        const int64_t *iu = indices + u * ohw * ch;
+        bad |= ch == 1 ? pool_scatter(dx, gy, iu, hw, ohw, 1) : pool_scatter(dx, gy, iu, hw, ohw, ch);
     }
-    if (bad)
-        return sl_error("maxpool2d_backward: an index lies outside the %dx%d input plane (indices [%dx%dx%dx%d])",
-                        g->H, g->W, g->N, g->C, g->OH, g->OW);
+    if (bad) {
+        const bool cl = g->channels_last;
+        return sl_error("maxpool2d_backward: an index lies outside the %dx%d input plane (indices [%dx%dx%dx%d]%s)",
+                        g->H, g->W, g->N, cl ? g->OH : g->C, cl ? g->OW : g->OH, cl ? g->C : g->OW,
+                        cl ? ", channels last" : "");
+    }
     return SL_OK;
 }
