@@ -51,6 +51,40 @@ static sl_tensor *opt_f32(lua_State *L, int idx, const char *op, const char *wha
     return arg_tensor(L, idx, op, what, SL_FLOAT32, true);
 }
 
+/* Activations (images and their gradients) may be channels first (contiguous) or
+ * channels last (sl_tensor_is_channels_last); a tensor whose memory reads the same
+ * either way (one channel, 1x1 planes) is both. An op takes the format all its
+ * activations share: *formats starts at FORMAT_ANY and each tensor narrows it. */
+enum { FORMAT_FIRST = 1, FORMAT_LAST = 2, FORMAT_ANY = 3 };
+
+static sl_tensor *arg_act(lua_State *L, int idx, const char *op, const char *what, sl_dtype dt, bool optional,
+                          int *formats)
+{
+    if (optional && lua_isnoneornil(L, idx)) return NULL;
+    if (!sl_lua_is_tensor(L, idx))
+        luaL_error(L, "%s: %s (argument #%d) must be a tensor, got %s", op, what, idx, luaL_typename(L, idx));
+    sl_tensor *t = sl_lua_check_tensor(L, idx);
+    char b[SHAPE_BUF];
+    if (t->dtype != dt)
+        luaL_error(L, "%s: %s must be %s, got %s %s", op, what, sl_dtype_name(dt), sl_dtype_name(t->dtype),
+                   sl_shape_str(t, b, sizeof b));
+    const int f = (sl_tensor_is_contiguous(t) ? FORMAT_FIRST : 0) | (sl_tensor_is_channels_last(t) ? FORMAT_LAST : 0);
+    if (!f)
+        luaL_error(L, "%s: %s %s must be contiguous or channels_last (call :contiguous())", op, what,
+                   sl_shape_str(t, b, sizeof b));
+    if (!(*formats & f))
+        luaL_error(L, "%s: %s %s is %s but the tensors before it are %s (use one memory format)", op, what,
+                   sl_shape_str(t, b, sizeof b), f == FORMAT_LAST ? "channels_last" : "channels-first",
+                   f == FORMAT_LAST ? "channels-first" : "channels_last");
+    *formats &= f;
+    return t;
+}
+
+static sl_tensor *act_f32(lua_State *L, int idx, const char *op, const char *what, bool optional, int *formats)
+{
+    return arg_act(L, idx, op, what, SL_FLOAT32, optional, formats);
+}
+
 /* Raise unless t (may be NULL: nothing to check) has exactly these sizes. */
 static void expect_shape(lua_State *L, const char *op, const char *what, const sl_tensor *t, int ndim,
                          const int64_t *size, const char *context)
@@ -110,7 +144,7 @@ static int l_conv2d_winograd(lua_State *L)
     return 1;
 }
 
-/* nn.conv2d_geometry(N, C, H, W, O, KH, KW, stride, pad) -> OH, OW, workspace floats */
+/* nn.conv2d_geometry(N, C, H, W, O, KH, KW, stride, pad[, channels_last]) -> OH, OW, workspace floats */
 static int l_conv2d_geometry(lua_State *L)
 {
     const char *op = "conv2d";
@@ -119,6 +153,7 @@ static int l_conv2d_geometry(lua_State *L)
     static const char *const names[] = {"N", "C", "H", "W", "O", "KH", "KW", "stride", "pad"};
     for (int i = 0; i < 9; i++) v[i] = arg_int(L, i + 1, op, names[i]);
     CHECK(sl_conv2d_geom_init(&g, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]));
+    g.channels_last = lua_toboolean(L, 10);
     lua_pushinteger(L, g.OH);
     lua_pushinteger(L, g.OW);
     lua_pushinteger(L, (lua_Integer)sl_conv2d_workspace_size(&g));
@@ -127,7 +162,7 @@ static int l_conv2d_geometry(lua_State *L)
 
 /* Geometry from x [N x C x H x W] and weight [O x C x KH x KW]; checks the workspace. */
 static void conv_geom(lua_State *L, const char *op, const sl_tensor *x, const sl_tensor *w, const sl_tensor *ws,
-                      bool need_ws, int stride, int pad, sl_conv2d_geom *g, char *ctx, size_t nctx)
+                      bool need_ws, int stride, int pad, bool channels_last, sl_conv2d_geom *g, char *ctx, size_t nctx)
 {
     char a[SHAPE_BUF], b[SHAPE_BUF];
     expect_ndim(L, op, "input", x, 4);
@@ -140,6 +175,7 @@ static void conv_geom(lua_State *L, const char *op, const sl_tensor *x, const sl
     if (sl_conv2d_geom_init(g, dim_int(L, op, x, 0), dim_int(L, op, x, 1), dim_int(L, op, x, 2), dim_int(L, op, x, 3),
                             dim_int(L, op, w, 0), dim_int(L, op, w, 2), dim_int(L, op, w, 3), stride, pad) != SL_OK)
         luaL_error(L, "%s: %s (%s)", op, sl_last_error(), ctx);
+    g->channels_last = channels_last;
     size_t need = sl_conv2d_workspace_size(g);
     if (need_ws && need > 0 && (!ws || (size_t)sl_tensor_numel(ws) < need))
         luaL_error(L, "%s: workspace has %I floats, needs %I (%s)", op, (lua_Integer)(ws ? sl_tensor_numel(ws) : 0),
@@ -150,13 +186,14 @@ static void conv_geom(lua_State *L, const char *op, const sl_tensor *x, const sl
 static int l_conv2d_forward(lua_State *L)
 {
     const char *op = "conv2d_forward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *w = arg_f32(L, 2, op, "weight");
-    sl_tensor *bias = opt_f32(L, 3, op, "bias"), *y = arg_f32(L, 4, op, "output");
+    int formats = FORMAT_ANY;
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *w = arg_f32(L, 2, op, "weight");
+    sl_tensor *bias = opt_f32(L, 3, op, "bias"), *y = act_f32(L, 4, op, "output", false, &formats);
     sl_tensor *ws = opt_f32(L, 5, op, "workspace");
     int stride = arg_int(L, 6, op, "stride"), pad = arg_int(L, 7, op, "pad");
     sl_conv2d_geom g;
     char ctx[256];
-    conv_geom(L, op, x, w, ws, true, stride, pad, &g, ctx, sizeof ctx);
+    conv_geom(L, op, x, w, ws, true, stride, pad, formats == FORMAT_LAST, &g, ctx, sizeof ctx);
     expect_shape(L, op, "bias", bias, 1, (int64_t[]){g.O}, ctx);
     expect_shape(L, op, "output", y, 4, (int64_t[]){g.N, g.O, g.OH, g.OW}, ctx);
     CHECK(sl_conv2d_forward(&g, sl_f32(x), sl_f32(y), sl_f32(w), bias ? sl_f32(bias) : NULL, ws ? sl_f32(ws) : NULL));
@@ -167,14 +204,15 @@ static int l_conv2d_forward(lua_State *L)
 static int l_conv2d_backward(lua_State *L)
 {
     const char *op = "conv2d_backward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *gy = arg_f32(L, 2, op, "grad_output");
-    sl_tensor *w = arg_f32(L, 3, op, "weight"), *gx = opt_f32(L, 4, op, "grad_input");
+    int formats = FORMAT_ANY;
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *gy = act_f32(L, 2, op, "grad_output", false, &formats);
+    sl_tensor *w = arg_f32(L, 3, op, "weight"), *gx = act_f32(L, 4, op, "grad_input", true, &formats);
     sl_tensor *gw = opt_f32(L, 5, op, "grad_weight"), *gb = opt_f32(L, 6, op, "grad_bias");
     sl_tensor *ws = opt_f32(L, 7, op, "workspace");
     int stride = arg_int(L, 8, op, "stride"), pad = arg_int(L, 9, op, "pad");
     sl_conv2d_geom g;
     char ctx[256];
-    conv_geom(L, op, x, w, ws, gx || gw, stride, pad, &g, ctx, sizeof ctx);
+    conv_geom(L, op, x, w, ws, gx || gw, stride, pad, formats == FORMAT_LAST, &g, ctx, sizeof ctx);
     expect_shape(L, op, "grad_output", gy, 4, (int64_t[]){g.N, g.O, g.OH, g.OW}, ctx);
     expect_shape(L, op, "grad_input", gx, 4, x->size, ctx);
     expect_shape(L, op, "grad_weight", gw, 4, w->size, ctx);
@@ -212,7 +250,8 @@ static void bn_params(lua_State *L, const char *op, const sl_tensor *x, bool tra
 static int l_batchnorm_forward(lua_State *L)
 {
     const char *op = "batchnorm_forward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *y = arg_f32(L, 2, op, "output");
+    int formats = FORMAT_ANY;
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *y = act_f32(L, 2, op, "output", false, &formats);
     sl_tensor *gamma = opt_f32(L, 3, op, "weight"), *beta = opt_f32(L, 4, op, "bias");
     sl_tensor *rm = opt_f32(L, 5, op, "running_mean"), *rv = opt_f32(L, 6, op, "running_var");
     sl_tensor *sm = arg_f32(L, 7, op, "save_mean"), *si = arg_f32(L, 8, op, "save_invstd");
@@ -224,6 +263,7 @@ static int l_batchnorm_forward(lua_State *L)
     char ctx[160];
     bn_params(L, op, x, training, momentum, eps, groups, interleaved, &p, ctx, sizeof ctx);
     p.relu = lua_toboolean(L, 14);
+    p.channels_last = formats == FORMAT_LAST;
     int64_t c[1] = {p.C}, gc[2] = {p.groups, p.C};
     expect_shape(L, op, "output", y, x->ndim, x->size, ctx);
     expect_shape(L, op, "weight", gamma, 1, c, ctx);
@@ -243,19 +283,21 @@ static int l_batchnorm_forward(lua_State *L)
 static int l_batchnorm_backward(lua_State *L)
 {
     const char *op = "batchnorm_backward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *gy = arg_f32(L, 2, op, "grad_output");
-    sl_tensor *gx = opt_f32(L, 3, op, "grad_input"), *gamma = opt_f32(L, 4, op, "weight");
+    int formats = FORMAT_ANY;
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *gy = act_f32(L, 2, op, "grad_output", false, &formats);
+    sl_tensor *gx = act_f32(L, 3, op, "grad_input", true, &formats), *gamma = opt_f32(L, 4, op, "weight");
     sl_tensor *gg = opt_f32(L, 5, op, "grad_weight"), *gbeta = opt_f32(L, 6, op, "grad_bias");
     sl_tensor *sm = arg_f32(L, 7, op, "save_mean"), *si = arg_f32(L, 8, op, "save_invstd");
     bool training = lua_toboolean(L, 9);
     double eps = luaL_checknumber(L, 10);
     int groups = arg_int(L, 11, op, "groups");
     bool interleaved = lua_toboolean(L, 12);
-    sl_tensor *ry = opt_f32(L, 13, op, "relu_output");
+    sl_tensor *ry = act_f32(L, 13, op, "relu_output", true, &formats);
     sl_batchnorm_params p;
     char ctx[160];
     bn_params(L, op, x, training, 0.1, eps, groups, interleaved, &p, ctx, sizeof ctx);
     p.relu = ry != NULL;
+    p.channels_last = formats == FORMAT_LAST;
     int64_t c[1] = {p.C}, gc[2] = {p.groups, p.C};
     expect_shape(L, op, "grad_output", gy, x->ndim, x->size, ctx);
     expect_shape(L, op, "relu_output", ry, x->ndim, x->size, ctx);
@@ -289,7 +331,8 @@ static void same_shape(lua_State *L, const char *op, const char *what, const sl_
 static int l_relu_forward(lua_State *L)
 {
     const char *op = "relu_forward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *y = arg_f32(L, 2, op, "output");
+    int formats = FORMAT_ANY; /* element-wise: any format, the same for all */
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *y = act_f32(L, 2, op, "output", false, &formats);
     same_shape(L, op, "output", y, x, "input");
     CHECK(sl_relu_forward(sl_f32(x), sl_f32(y), sl_tensor_numel(x)));
     return 0;
@@ -299,7 +342,9 @@ static int l_relu_forward(lua_State *L)
 static int l_add_relu(lua_State *L)
 {
     const char *op = "add_relu";
-    sl_tensor *y = arg_f32(L, 1, op, "output"), *a = arg_f32(L, 2, op, "a"), *b = arg_f32(L, 3, op, "b");
+    int formats = FORMAT_ANY;
+    sl_tensor *y = act_f32(L, 1, op, "output", false, &formats), *a = act_f32(L, 2, op, "a", false, &formats);
+    sl_tensor *b = act_f32(L, 3, op, "b", false, &formats);
     same_shape(L, op, "a", a, y, "output");
     same_shape(L, op, "b", b, y, "output");
     CHECK(sl_add_relu_forward(sl_f32(a), sl_f32(b), sl_f32(y), sl_tensor_numel(y)));
@@ -310,8 +355,9 @@ static int l_add_relu(lua_State *L)
 static int l_relu_backward(lua_State *L)
 {
     const char *op = "relu_backward";
-    sl_tensor *y = arg_f32(L, 1, op, "output"), *gy = arg_f32(L, 2, op, "grad_output");
-    sl_tensor *gx = arg_f32(L, 3, op, "grad_input");
+    int formats = FORMAT_ANY;
+    sl_tensor *y = act_f32(L, 1, op, "output", false, &formats), *gy = act_f32(L, 2, op, "grad_output", false, &formats);
+    sl_tensor *gx = act_f32(L, 3, op, "grad_input", false, &formats);
     same_shape(L, op, "grad_output", gy, y, "output");
     same_shape(L, op, "grad_input", gx, y, "output");
     CHECK(sl_relu_backward(sl_f32(y), sl_f32(gy), sl_f32(gx), sl_tensor_numel(y)));
@@ -347,12 +393,14 @@ static void pool_geom(lua_State *L, const char *op, const sl_tensor *x, int k, i
 static int l_maxpool2d_forward(lua_State *L)
 {
     const char *op = "maxpool2d_forward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *y = arg_f32(L, 2, op, "output");
-    sl_tensor *ix = arg_tensor(L, 3, op, "indices", SL_INT64, true);
+    int formats = FORMAT_ANY;
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *y = act_f32(L, 2, op, "output", false, &formats);
+    sl_tensor *ix = arg_act(L, 3, op, "indices", SL_INT64, true, &formats);
     int k = arg_int(L, 4, op, "kernel"), stride = arg_int(L, 5, op, "stride"), pad = arg_int(L, 6, op, "pad");
     sl_maxpool2d_geom g;
     char ctx[200];
     pool_geom(L, op, x, k, stride, pad, &g, ctx, sizeof ctx);
+    g.channels_last = formats == FORMAT_LAST;
     int64_t ys[4] = {g.N, g.C, g.OH, g.OW};
     expect_shape(L, op, "output", y, 4, ys, ctx);
     expect_shape(L, op, "indices", ix, 4, ys, ctx);
@@ -364,13 +412,15 @@ static int l_maxpool2d_forward(lua_State *L)
 static int l_maxpool2d_backward(lua_State *L)
 {
     const char *op = "maxpool2d_backward";
-    sl_tensor *gy = arg_f32(L, 1, op, "grad_output");
-    sl_tensor *ix = arg_tensor(L, 2, op, "indices", SL_INT64, false);
-    sl_tensor *gx = arg_f32(L, 3, op, "grad_input");
+    int formats = FORMAT_ANY;
+    sl_tensor *gy = act_f32(L, 1, op, "grad_output", false, &formats);
+    sl_tensor *ix = arg_act(L, 2, op, "indices", SL_INT64, false, &formats);
+    sl_tensor *gx = act_f32(L, 3, op, "grad_input", false, &formats);
     int k = arg_int(L, 4, op, "kernel"), stride = arg_int(L, 5, op, "stride"), pad = arg_int(L, 6, op, "pad");
     sl_maxpool2d_geom g;
     char ctx[200];
     pool_geom(L, op, gx, k, stride, pad, &g, ctx, sizeof ctx);
+    g.channels_last = formats == FORMAT_LAST;
     int64_t ys[4] = {g.N, g.C, g.OH, g.OW};
     expect_shape(L, op, "grad_output", gy, 4, ys, ctx);
     expect_shape(L, op, "indices", ix, 4, ys, ctx);
@@ -382,13 +432,14 @@ static int l_maxpool2d_backward(lua_State *L)
 static int l_global_avgpool_forward(lua_State *L)
 {
     const char *op = "global_avgpool_forward";
-    sl_tensor *x = arg_f32(L, 1, op, "input"), *y = arg_f32(L, 2, op, "output");
+    int formats = FORMAT_ANY;
+    sl_tensor *x = act_f32(L, 1, op, "input", false, &formats), *y = arg_f32(L, 2, op, "output");
     char a[SHAPE_BUF], ctx[120];
     expect_ndim(L, op, "input", x, 4);
     snprintf(ctx, sizeof ctx, "input %s", sl_shape_str(x, a, sizeof a));
     expect_shape(L, op, "output", y, 2, x->size, ctx);
     CHECK(sl_global_avgpool_forward(sl_f32(x), sl_f32(y), dim_int(L, op, x, 0), dim_int(L, op, x, 1),
-                                    dim_int(L, op, x, 2), dim_int(L, op, x, 3), false));
+                                    dim_int(L, op, x, 2), dim_int(L, op, x, 3), formats == FORMAT_LAST));
     return 0;
 }
 
@@ -396,13 +447,14 @@ static int l_global_avgpool_forward(lua_State *L)
 static int l_global_avgpool_backward(lua_State *L)
 {
     const char *op = "global_avgpool_backward";
-    sl_tensor *gy = arg_f32(L, 1, op, "grad_output"), *gx = arg_f32(L, 2, op, "grad_input");
+    int formats = FORMAT_ANY;
+    sl_tensor *gy = arg_f32(L, 1, op, "grad_output"), *gx = act_f32(L, 2, op, "grad_input", false, &formats);
     char a[SHAPE_BUF], ctx[120];
     expect_ndim(L, op, "grad_input", gx, 4);
     snprintf(ctx, sizeof ctx, "grad_input %s", sl_shape_str(gx, a, sizeof a));
     expect_shape(L, op, "grad_output", gy, 2, gx->size, ctx);
     CHECK(sl_global_avgpool_backward(sl_f32(gy), sl_f32(gx), dim_int(L, op, gx, 0), dim_int(L, op, gx, 1),
-                                     dim_int(L, op, gx, 2), dim_int(L, op, gx, 3), false));
+                                     dim_int(L, op, gx, 2), dim_int(L, op, gx, 3), formats == FORMAT_LAST));
     return 0;
 }
 

@@ -294,9 +294,14 @@ static int t_stride(lua_State *L)
 static int t_dim(lua_State *L) { lua_pushinteger(L, sl_lua_check_tensor(L, 1)->ndim); return 1; }
 static int t_numel(lua_State *L) { lua_pushinteger(L, sl_tensor_numel(sl_lua_check_tensor(L, 1))); return 1; }
 static int t_dtype(lua_State *L) { lua_pushstring(L, sl_dtype_name(sl_lua_check_tensor(L, 1)->dtype)); return 1; }
+/* The memory formats of t:is_contiguous([format]) and t:contiguous([format]). */
+static const char *const memory_formats[] = {"contiguous", "channels_last", NULL};
+
 static int t_is_contiguous(lua_State *L)
 {
-    lua_pushboolean(L, sl_tensor_is_contiguous(sl_lua_check_tensor(L, 1)));
+    sl_tensor *t = sl_lua_check_tensor(L, 1);
+    const int f = luaL_checkoption(L, 2, "contiguous", memory_formats);
+    lua_pushboolean(L, f == 0 ? sl_tensor_is_contiguous(t) : sl_tensor_is_channels_last(t));
     return 1;
 }
 
@@ -410,7 +415,12 @@ static int t_squeeze(lua_State *L)
     return push_view(L, sl_tensor_squeeze_new(t, dim));
 }
 
-static int t_contiguous(lua_State *L) { return push_view(L, sl_tensor_contiguous_new(sl_lua_check_tensor(L, 1))); }
+static int t_contiguous(lua_State *L)
+{
+    sl_tensor *t = sl_lua_check_tensor(L, 1);
+    if (luaL_checkoption(L, 2, "contiguous", memory_formats) == 0) return push_view(L, sl_tensor_contiguous_new(t));
+    return push_view(L, sl_tensor_channels_last_new(t));
+}
 
 static int t_clone(lua_State *L)
 {

@@ -92,7 +92,6 @@ static const wg_algo *wg_algo_of(const sl_conv2d_geom *g)
 bool sl_conv2d_winograd_applies(const sl_conv2d_geom *g)
 {
     if (winograd_mode == SL_WINOGRAD_OFF || g->KH != 3 || g->KW != 3 || g->stride != 1 || g->pad != 1) return false;
-    if (g->channels_last) return false; /* not yet */
     if (winograd_mode == SL_WINOGRAD_ALWAYS) return true;
     /* with few channels (a stem) the GEMMs are too thin to pay for the transforms */
     if (g->C < 8 || g->O < 8) return false;
@@ -279,6 +278,29 @@ static void wg_from_channel_minor(const float *restrict src, int64_t row, int Op
     }
 }
 
+/* The channels-last counterpart of wg_to_channel_minor: an [H x W x C] image into
+ * the plane, rows copied as they are (pixel by pixel when C is not a whole number
+ * of vectors, leaving the pad lanes alone). */
+static void wg_rows_to_plane(const float *restrict src, int C, int H, int W, float *restrict dst, int64_t row, int Cp,
+                             int r0, int c0)
+{
+    for (int h = 0; h < H; h++) {
+        const float *s = src + (int64_t)h * W * C;
+        float *d = dst + (r0 + h) * row + (int64_t)c0 * Cp;
+        if (C == Cp) memcpy(d, s, (size_t)W * C * sizeof(float));
+        else
+            for (int w = 0; w < W; w++) memcpy(d + (int64_t)w * Cp, s + (int64_t)w * C, (size_t)C * sizeof(float));
+    }
+}
+
+/* One image of x ([C x H x W], or [H x W x C] channels last) into a channel-minor plane. */
+static void wg_image_to_plane(bool channels_last, const float *src, int C, int H, int W, float *dst, int64_t row,
+                              int Cp, int r0, int c0)
+{
+    if (channels_last) wg_rows_to_plane(src, C, H, W, dst, row, Cp, r0, c0);
+    else wg_to_channel_minor(src, C, H, W, dst, row, Cp, r0, c0);
+}
+
 #define WG_INLINE static inline __attribute__((always_inline))
 
 /* out[r * os] = sum_k Mat[r][k] in[k * is] for an R x K constant matrix (or, with
@@ -432,34 +454,53 @@ static void wg_transform_input(const sl_conv2d_geom *g, const wg_plan *p, const 
     const int64_t row = (int64_t)p->Wp * Cp;
     memset(pad, 0, (size_t)p->Hp * row * sizeof(float)); /* border and pad lanes stay 0 */
     for (int i = 0; i < B; i++) {
-        wg_to_channel_minor(x + (int64_t)i * C * H * W, C, H, W, pad, row, Cp, 1, 1);
+        wg_image_to_plane(g->channels_last, x + (int64_t)i * C * H * W, C, H, W, pad, row, Cp, 1, 1);
         wg_input_tiles(p, pad, row, Cp, V, (int64_t)i * p->TH * p->TW, T * Cp);
     }
 }
 
 /* y[B x O x OH x OW] = A^T M A (+ bias) for every tile; rows of M are Op floats,
- * TO = T * Op apart. */
+ * TO = T * Op apart. Channels first, each image's tiles go to a channel-minor plane
+ * `out` and then transposed; channels last, straight into y ([B x OH x OW x O]),
+ * cropping the edge tiles. */
 WG_INLINE void wg_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const wg_plan *p, const float *restrict M,
                               int B, int64_t T, float *y, const float *bias, float *restrict out)
 {
     const int m = al->m, a = al->a;
     const int O = g->O, OH = g->OH, OW = g->OW, TH = p->TH, TW = p->TW, Op = wg_round(O);
-    const int64_t row = (int64_t)m * TW * Op, TO = T * Op;
+    const bool cl = g->channels_last;
+    const int64_t TO = T * Op;
+    /* where tile (th, tw) starts, and the distance between its rows and pixels */
+    const int64_t row = cl ? (int64_t)OW * O : (int64_t)m * TW * Op, pix = cl ? O : Op;
     for (int i = 0; i < B; i++) {
+        float *dst = cl ? y + (int64_t)i * OH * OW * O : out;
         for (int th = 0; th < TH; th++)
             for (int tw = 0; tw < TW; tw++) {
                 const float *mm = M + ((int64_t)i * TH * TW + (int64_t)th * TW + tw) * Op;
-                float *y0 = out + (int64_t)(m * th) * row + (int64_t)(m * tw) * Op;
+                float *y0 = dst + (int64_t)(m * th) * row + (int64_t)(m * tw) * pix;
+                const int rows = cl && OH - m * th < m ? OH - m * th : m, cols = cl && OW - m * tw < m ? OW - m * tw : m;
                 for (int o = 0; o < Op; o += 16) {
                     sl_vec16 in[WG_AMAX * WG_AMAX], res[16];
                     for (int xi = 0; xi < a * a; xi++) in[xi] = sl_vec16_load(mm + xi * TO + o);
                     wg_sandwich(m, a, al->AT, false, in, res); /* A^T M A */
-                    for (int r = 0; r < m; r++)
-                        for (int s = 0; s < m; s++) sl_vec16_store(y0 + r * row + s * Op + o, res[r * m + s]);
+                    if (!cl) {
+                        for (int r = 0; r < m; r++)
+                            for (int s = 0; s < m; s++) sl_vec16_store(y0 + r * row + s * Op + o, res[r * m + s]);
+                        continue;
+                    }
+                    const int n = O - o < 16 ? O - o : 16;
+                    sl_vec16 b = {0};
+                    if (bias) memcpy(&b, bias + o, (size_t)n * sizeof(float));
+                    for (int r = 0; r < rows; r++)
+                        for (int s = 0; s < cols; s++) {
+                            const sl_vec16 v = res[r * m + s] + b;
+                            if (n == 16) sl_vec16_store(y0 + r * row + s * O + o, v);
+                            else memcpy(y0 + r * row + s * O + o, &v, (size_t)n * sizeof(float));
+                        }
                 }
             }
         /* back to [O x OH x OW], cropping the edge tiles */
-        wg_from_channel_minor(out, row, Op, O, OH, OW, bias, y + (int64_t)i * O * OH * OW);
+        if (!cl) wg_from_channel_minor(out, row, Op, O, OH, OW, bias, y + (int64_t)i * O * OH * OW);
     }
 }
 
@@ -511,7 +552,7 @@ static void wg_backward_group(const sl_conv2d_geom *g, const sl_conv2d_geom *gt,
         if (dU) wg_transform_input(g, p, x + n0 * chw, B, V, T, scratch);
         memset(scratch, 0, (size_t)p->Hp * row * sizeof(float));
         for (int i = 0; i < B; i++) {
-            wg_to_channel_minor(grad_y + (n0 + i) * ohw, O, g->OH, g->OW, scratch, row, Op, 1, 1);
+            wg_image_to_plane(g->channels_last, grad_y + (n0 + i) * ohw, O, g->OH, g->OW, scratch, row, Op, 1, 1);
             if (dU) wg_grad_output_tiles(p, scratch + row + Op, row, Op, dM, i * per, T * Op);
             if (grad_x) wg_input_tiles(p, scratch, row, Op, Vt, i * per, T * Op);
         }

@@ -140,6 +140,21 @@ bool sl_tensor_is_contiguous(const sl_tensor *t)
     return true;
 }
 
+bool sl_tensor_is_channels_last(const sl_tensor *t)
+{
+    if (t->ndim != 4) return false;
+    if (sl_tensor_numel(t) == 0) return true;
+    /* the dims in memory order N, H, W, C */
+    static const int order[4] = {0, 2, 3, 1};
+    int64_t s = 1;
+    for (int k = 3; k >= 0; k--) {
+        const int d = order[k];
+        if (t->size[d] != 1 && t->stride[d] != s) return false;
+        s *= t->size[d];
+    }
+    return true;
+}
+
 bool sl_tensor_same_shape(const sl_tensor *a, const sl_tensor *b)
 {
     if (a->ndim != b->ndim) return false;

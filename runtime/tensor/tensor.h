@@ -63,6 +63,9 @@ void sl_tensor_free(sl_tensor *t);
 /* ---- shape queries ---------------------------------------------------- */
 int64_t sl_tensor_numel(const sl_tensor *t);
 bool sl_tensor_is_contiguous(const sl_tensor *t);
+/* A 4-d [N x C x H x W] tensor whose memory is [N x H x W x C] (PyTorch's
+ * channels_last memory format; sizes of 1 place no constraint, as above). */
+bool sl_tensor_is_channels_last(const sl_tensor *t);
 bool sl_tensor_same_shape(const sl_tensor *a, const sl_tensor *b);
 /* "[3x4]" (no sizes: "[]"); returns buf. */
 const char *sl_shape_str(const sl_tensor *t, char *buf, size_t n);

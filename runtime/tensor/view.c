@@ -361,6 +361,27 @@ sl_tensor *sl_tensor_contiguous_new(const sl_tensor *t)
     return sl_tensor_is_contiguous(t) ? sl_tensor_view_new(t) : sl_tensor_clone_new(t);
 }
 
+sl_tensor *sl_tensor_channels_last_new(const sl_tensor *t)
+{
+    char b[128];
+    if (t->ndim != 4) {
+        sl_error("channels_last: expected a 4-d [N x C x H x W] tensor, got %s", sl_shape_str(t, b, sizeof b));
+        return NULL;
+    }
+    if (sl_tensor_is_channels_last(t)) return sl_tensor_view_new(t);
+    const int64_t N = t->size[0], C = t->size[1], H = t->size[2], W = t->size[3];
+    sl_tensor *c = sl_tensor_new(t->dtype, 4, (int64_t[]){N, H, W, C});
+    if (!c) return NULL;
+    /* the same memory seen as [N x C x H x W] */
+    c->size[1] = C, c->size[2] = H, c->size[3] = W;
+    c->stride[0] = H * W * C, c->stride[1] = 1, c->stride[2] = W * C, c->stride[3] = C;
+    if (sl_tensor_copy(c, t) != SL_OK) {
+        sl_tensor_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 /* ---- gather / scatter along a dim ------------------------------------ */
 
 static int check_index(const char *op, const sl_tensor *idx, int64_t limit)

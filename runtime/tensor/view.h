@@ -21,6 +21,9 @@ sl_tensor *sl_tensor_unsqueeze_new(const sl_tensor *t, int dim);
 sl_tensor *sl_tensor_squeeze_new(const sl_tensor *t, int dim);
 /* t itself (new reference) if contiguous, else a contiguous copy. */
 sl_tensor *sl_tensor_contiguous_new(const sl_tensor *t);
+/* t itself (a view) if it is channels last (sl_tensor_is_channels_last), else a
+ * channels-last copy; t must be 4-d. */
+sl_tensor *sl_tensor_channels_last_new(const sl_tensor *t);
 sl_tensor *sl_tensor_clone_new(const sl_tensor *t);
 sl_tensor *sl_tensor_to_dtype_new(const sl_tensor *t, sl_dtype dt);
 

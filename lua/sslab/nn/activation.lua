@@ -19,10 +19,10 @@ end
 function ReLU:describe() return self.inplace and 'ReLU(inplace)' or 'ReLU' end
 
 function ReLU:forward(x)
-    if self.inplace and x:is_contiguous() then
+    if self.inplace and util.in_format(x, util.format(x)) then
         self.output = x
     else
-        x = util.contiguous(self, '_tmp_x', x)
+        x = util.dense(self, '_tmp_x', x)
         self._tmp_out = util.like(self._tmp_out, x)
         self.output = self._tmp_out
     end
@@ -31,7 +31,7 @@ function ReLU:forward(x)
 end
 
 function ReLU:backward(x, grad_out)
-    grad_out = util.contiguous(self, '_tmp_gy', grad_out)
+    grad_out = util.as_format(self, '_tmp_gy', grad_out, util.format(self.output))
     if self.inplace then
         self.grad_input = grad_out
     else

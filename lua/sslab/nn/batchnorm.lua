@@ -69,7 +69,7 @@ function BatchNorm:forward(x)
         error(string.format('%s: input must have %d to %d dims, got %s', self.name, self.min_dim, self.max_dim,
                             util.shape_str(x)), 2)
     end
-    x = util.contiguous(self, '_tmp_x', x)
+    x = util.dense(self, '_tmp_x', x) -- channels first or last
     local batch_stats = self.training or not self.track_running_stats
     local groups = batch_stats and self.groups or 1
     self._tmp_mode = {batch_stats, groups}
@@ -85,8 +85,8 @@ function BatchNorm:forward(x)
 end
 
 function BatchNorm:backward(x, grad_out)
-    x = x:is_contiguous() and x or self._tmp_x
-    grad_out = util.contiguous(self, '_tmp_gy', grad_out)
+    x = util.in_format(x, util.format(self.output)) and x or self._tmp_x
+    grad_out = util.as_format(self, '_tmp_gy', grad_out, util.format(x))
     self.grad_input = util.like(self.grad_input, x)
     local mode = self._tmp_mode
     knn.batchnorm_backward(x, grad_out, self.grad_input, self.weight, self.affine and self:grad_of('weight') or nil,

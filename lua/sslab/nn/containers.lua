@@ -120,7 +120,8 @@ function Residual:forward(x)
     local b = call(self, 1, 'forward', x)
     local s = self.shortcut and call(self, 2, 'forward', x) or x
     self.output = util.like(self.output, b)
-    if self.relu and b:is_contiguous() and s:is_contiguous() then
+    local format = util.format(b)
+    if self.relu and util.in_format(b, format) and util.in_format(s, format) then
         knn.add_relu(self.output, b, s) -- one pass
     else
         knn.add(self.output, b, s)
@@ -133,7 +134,7 @@ function Residual:backward(x, grad_out)
     local g = grad_out
     if self.relu then
         self._tmp_g = util.like(self._tmp_g, self.output)
-        g = util.contiguous(self, '_tmp_gy', grad_out)
+        g = util.as_format(self, '_tmp_gy', grad_out, util.format(self.output))
         knn.relu_backward(self.output, g, self._tmp_g)
         g = self._tmp_g
     end

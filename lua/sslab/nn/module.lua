@@ -78,39 +78,80 @@ end
 local util = {}
 Module.util = util
 
+-- Activations may be laid out channels first (contiguous [N x C x H x W]) or channels last
+-- (memory [N x H x W x C], PyTorch's channels_last): the convolution, batch-norm, ReLU and
+-- pooling kernels take either, and each module's buffers follow the layout of its input.
+
+--- util.format(x) -> 'channels_last' for a 4-d tensor laid out channels last (and not also
+--- contiguous, as tensors with one channel or 1x1 planes are), else 'contiguous'.
+function util.format(x)
+    if x:dim() == 4 and not x:is_contiguous() and x:is_contiguous('channels_last') then return 'channels_last' end
+    return 'contiguous'
+end
+
+--- util.in_format(x, format) -> whether x's memory is laid out as `format` says.
+function util.in_format(x, format)
+    if format == 'channels_last' then return x:is_contiguous('channels_last') end
+    return x:is_contiguous()
+end
+
+local function zeros_as(format, sizes, dtype)
+    if format == 'channels_last' then
+        return core.zeros({sizes[1], sizes[3], sizes[4], sizes[2]}, dtype):permute(1, 4, 2, 3)
+    end
+    return core.zeros(sizes, dtype)
+end
+
+local function same_sizes_as(buf, nd, size_of)
+    if not (buf and buf:dim() == nd) then return false end
+    for d = 1, nd do
+        if buf:size(d) ~= size_of(d) then return false end
+    end
+    return true
+end
+
+--- util.sized_as(buf, format, dtype, n1, n2, ...) -> buf if it has exactly these sizes and this
+--- format, else a new zeroed tensor.
+function util.sized_as(buf, format, dtype, ...)
+    local sizes = {...}
+    if same_sizes_as(buf, #sizes, function(d) return sizes[d] end) and util.format(buf) == format then return buf end
+    return zeros_as(format, sizes, dtype)
+end
+
 --- util.sized(buf, dtype, n1, n2, ...) -> buf if it has exactly these sizes, else a new zeroed tensor.
-function util.sized(buf, dtype, ...)
-    local nd = select('#', ...)
-    if buf and buf:dim() == nd then
-        local same = true
-        for d = 1, nd do
-            if buf:size(d) ~= select(d, ...) then same = false break end
-        end
-        if same then return buf end
-    end
-    return core.zeros({...}, dtype)
-end
+function util.sized(buf, dtype, ...) return util.sized_as(buf, 'contiguous', dtype, ...) end
 
---- util.like(buf, x) -> buf if it has x's sizes and dtype, else a new zeroed tensor shaped like x.
+--- util.like(buf, x) -> buf if it has x's sizes, dtype and format, else a new zeroed tensor like x.
 function util.like(buf, x)
-    local nd = x:dim()
-    if buf and buf:dim() == nd and buf:dtype() == x:dtype() then
-        local same = true
-        for d = 1, nd do
-            if buf:size(d) ~= x:size(d) then same = false break end
-        end
-        if same then return buf end
+    local format = util.format(x)
+    if same_sizes_as(buf, x:dim(), function(d) return x:size(d) end) and buf:dtype() == x:dtype() and
+        util.format(buf) == format then
+        return buf
     end
-    return core.zeros(x:size(), x:dtype())
+    return zeros_as(format, x:size(), x:dtype())
 end
 
---- util.contiguous(self, key, x) -> x if contiguous, else a copy into the reused buffer self[key].
-function util.contiguous(self, key, x)
-    if x:is_contiguous() then return x end
-    local buf = util.like(self[key], x)
+--- util.as_format(self, key, x, format) -> x if laid out as `format`, else a copy in that
+--- format in the reused buffer self[key].
+function util.as_format(self, key, x, format)
+    if util.in_format(x, format) then return x end
+    local buf = self[key]
+    if not (buf and buf:dtype() == x:dtype() and util.format(buf) == format and
+            same_sizes_as(buf, x:dim(), function(d) return x:size(d) end)) then
+        buf = zeros_as(format, x:size(), x:dtype())
+    end
     self[key] = buf
     buf:copy_(x)
     return buf
+end
+
+--- util.contiguous(self, key, x) -> x if contiguous, else a copy into the reused buffer self[key].
+function util.contiguous(self, key, x) return util.as_format(self, key, x, 'contiguous') end
+
+--- util.dense(self, key, x) -> x if contiguous or channels last, else a contiguous copy (self[key]).
+function util.dense(self, key, x)
+    if x:is_contiguous() or (x:dim() == 4 and x:is_contiguous('channels_last')) then return x end
+    return util.as_format(self, key, x, 'contiguous')
 end
 
 --- The gradient tensor of parameter `name`, or nil when frozen (the kernel then skips it).

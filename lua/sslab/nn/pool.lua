@@ -25,18 +25,21 @@ end
 
 function MaxPool2d:forward(x)
     if x:dim() ~= 4 then error('MaxPool2d: input must be [N x C x H x W], got ' .. util.shape_str(x), 2) end
-    x = util.contiguous(self, '_tmp_x', x)
+    x = util.dense(self, '_tmp_x', x) -- channels first or last
     local N, C, H, W = x:size(1), x:size(2), x:size(3), x:size(4)
     local OH, OW = knn.maxpool2d_geometry(N, C, H, W, self.kernel, self.stride, self.padding)
-    self.output = util.sized(self.output, nil, N, C, OH, OW)
-    self._tmp_indices = util.sized(self._tmp_indices, 'int64', N, C, OH, OW)
+    local format = util.format(x)
+    self._tmp_format = format
+    self.output = util.sized_as(self.output, format, nil, N, C, OH, OW)
+    self._tmp_indices = util.sized_as(self._tmp_indices, format, 'int64', N, C, OH, OW)
     knn.maxpool2d_forward(x, self.output, self._tmp_indices, self.kernel, self.stride, self.padding)
     return self.output
 end
 
 function MaxPool2d:backward(x, grad_out)
-    grad_out = util.contiguous(self, '_tmp_gy', grad_out)
-    self.grad_input = util.like(self.grad_input, x)
+    local format = self._tmp_format
+    grad_out = util.as_format(self, '_tmp_gy', grad_out, format)
+    self.grad_input = util.sized_as(self.grad_input, format, nil, table.unpack(x:size()))
     knn.maxpool2d_backward(grad_out, self._tmp_indices, self.grad_input, self.kernel, self.stride, self.padding)
     return self.grad_input
 end
@@ -47,7 +50,8 @@ function GlobalAvgPool.new() return Module.init(GlobalAvgPool) end
 
 function GlobalAvgPool:forward(x)
     if x:dim() ~= 4 then error('GlobalAvgPool: input must be [N x C x H x W], got ' .. util.shape_str(x), 2) end
-    x = util.contiguous(self, '_tmp_x', x)
+    x = util.dense(self, '_tmp_x', x) -- channels first or last
+    self._tmp_format = util.format(x)
     self.output = util.sized(self.output, nil, x:size(1), x:size(2))
     knn.global_avgpool_forward(x, self.output)
     return self.output
@@ -55,7 +59,7 @@ end
 
 function GlobalAvgPool:backward(x, grad_out)
     grad_out = util.contiguous(self, '_tmp_gy', grad_out)
-    self.grad_input = util.like(self.grad_input, x)
+    self.grad_input = util.sized_as(self.grad_input, self._tmp_format, nil, table.unpack(x:size()))
     knn.global_avgpool_backward(grad_out, self.grad_input)
     return self.grad_input
 end

@@ -14,6 +14,10 @@
 --   bn_momentum (0.1), bn_eps (1e-5)
 --   rng (default generator) an sslab.Generator for the initialisation
 --   flatten (true)          flatten_parameters() at construction (model.flat_params / flat_grads)
+--   channels_last (true)    activations laid out channels last ([N x H x W x C] in memory, PyTorch's
+--                           channels_last): the stem conv converts, every later layer follows. Same
+--                           results as channels first, faster (no layout transposes inside the
+--                           convolutions, 1x1 convolutions are plain GEMMs); the input and h are as usual.
 -- Initialisation as torchvision: conv weights Kaiming-normal (fan_out, ReLU gain), BN gamma 1 / beta 0,
 -- fc as PyTorch's Linear default. Parameter and buffer names match torchvision's state_dict keys.
 -- The model is a Sequential with named children (conv1, bn1 (BatchNorm + ReLU), maxpool, layer1..4, avgpool, fc);
@@ -32,7 +36,7 @@ local ResNet = Sequential:extend('ResNet')
 
 local defaults = {
     in_channels = 3, stem = 'imagenet', width = 64, num_classes = false, zero_init_residual = false, bn_splits = 1,
-    bn_interleaved = false, bn_momentum = 0.1, bn_eps = 1e-5, rng = false, flatten = true,
+    bn_interleaved = false, bn_momentum = 0.1, bn_eps = 1e-5, rng = false, flatten = true, channels_last = false,
 }
 
 local function options(opts, name)
@@ -108,6 +112,7 @@ local function build(name, block, layers, opts)
     else
         self:add(conv(o, o.in_channels, w, 3, 1), 'conv1')
     end
+    self.conv1.channels_last = o.channels_last
     self:add(norm(o, w, true), 'bn1')
     if o.stem == 'imagenet' then self:add(pool.MaxPool2d(3, {stride = 2, padding = 1}), 'maxpool') end
     local cin = w
