@@ -1,7 +1,7 @@
 /* conv2d.c - 2-D convolution forward and backward via im2col + sl_gemm, and the
  * direct-loop reference (see nn.h for the contract).
  *
- * Layout of the column matrix for a chunk of B images (`cols` = B * OH * OW):
+ * Channels first (NCHW), the column matrix for a chunk of B images (`cols` = B * OH * OW):
  *   col[(c * KH + kh) * KW + kw][i * OH * OW + oh * OW + ow] = x[n0 + i][c][oh*s - p + kh][ow*s - p + kw]
  * (0 outside the image). Then, with CKK = C * KH * KW:
  *   forward        Y[O x cols]      = W[O x CKK] @ col[CKK x cols]
@@ -14,6 +14,23 @@
  * the GEMM costs O(O * cols * CKK), and the wider GEMM runs much closer to peak
  * when OH * OW is small (late ResNet stages, CIFAR-sized inputs).
  * A 1x1, stride-1, unpadded conv on one image uses x itself as the column matrix.
+ *
+ * Channels last (NHWC: x [N x H x W x C], y [N x OH x OW x O]): the rows of the
+ * column matrix are output pixels, P = B * OH * OW of them, and with K = KH * KW * C
+ *   col[i * OH * OW + oh * OW + ow][(kh * KW + kw) * C + c] = x[n0 + i][oh*s - p + kh][ow*s - p + kw][c]
+ * (0 outside the image). The weights are reordered once per call into the same
+ * column order, Wr[o][(kh * KW + kw) * C + c] = weight[o][c][kh][kw] (for a 1x1
+ * kernel Wr is the weight itself). Then
+ *   forward        Y[P x O]    = col @ Wr^T        (+ bias: Y is prefilled and the GEMM adds to it)
+ *   grad_weight  dWr[O x K]   += dY^T @ col        (reordered back into grad_weight at the end;
+ *                                                  dWr^T += col^T @ dY when O is small, as above)
+ *   grad_input  dcol[P x K]    = dY @ Wr, then col2im (or, at stride 1 with O < C, as a
+ *                                                  convolution: see conv2d_grad_input_as_conv)
+ * B NHWC images are contiguous, so Y and dY are y and grad_y themselves, for any B:
+ * no staging. Each kernel row of a row of col is one run of KW * C contiguous input
+ * floats; the part of the window in the padding is zero-filled by bounds checks,
+ * so no padded copy of the input is needed. A 1x1, stride-1, unpadded conv uses x
+ * itself as col and writes grad_x straight from the GEMM.
  *
  * Threading: the batch is split into min(N, SL_CONV2D_GROUPS) groups of images (a
  * function of the geometry, never of the thread count); OpenMP runs the groups in
@@ -102,7 +119,9 @@ static int conv2d_images_per_chunk(const sl_conv2d_geom *g)
 
 static size_t conv2d_pad_size(const sl_conv2d_geom *g, int B);
 
-/* Accumulate grad_weight transposed (see the top of the file)? */
+/* Accumulate grad_weight transposed (see the top of the file)? Channels last
+ * alike: dWr^T += col^T @ dY was 5-15% faster at O <= 64 (1x1 256 -> 64, the
+ * stems, 3x3/2 32 -> 64) and 3% slower at O = 128, 256. */
 static bool conv2d_weight_grad_transposed(const sl_conv2d_geom *g)
 {
     const int ckk = g->C * g->KH * g->KW;
@@ -114,25 +133,32 @@ static bool conv2d_weight_grad_transposed(const sl_conv2d_geom *g)
  * in space and with C and O swapped. Through im2col of grad_y this costs one
  * copy and a GEMM with K = O * KH * KW, instead of a GEMM with K = O writing
  * the C*KH*KW x cols matrix (OpenBLAS zero-fills it first) and col2im adding it
- * back (1.3-1.5x faster grad_x on the CIFAR ResNet-18 w16 3x3 shapes, O = C). */
+ * back (1.3-1.5x faster grad_x on the CIFAR ResNet-18 w16 3x3 shapes, O = C).
+ * Channels last, col2im adds runs of KW * C floats and is cheap: there the
+ * convolution only paid with O < C (1.5x at 32 -> 16 channels, 5-10% slower at
+ * O = C = 16 and 128). */
 static bool conv2d_grad_input_as_conv(const sl_conv2d_geom *g, sl_conv2d_geom *gt)
 {
     if (g->stride != 1 || g->KH != g->KW || g->pad > g->KH - 1 || conv2d_pointwise(g) || g->O > g->C)
         return false; /* with O > C (a stem) grad_y's column matrix would be the larger one */
+    if (g->channels_last && g->O == g->C) return false;
     *gt = (sl_conv2d_geom){g->N, g->O, g->OH, g->OW, g->C, g->KH, g->KW, 1, g->KH - 1 - g->pad, g->H, g->W, g->channels_last};
     return true;
 }
 
 /* Workspace layout, offsets in floats. One lane per group (a thread uses the lane
- * of its thread number): [col: CKK x cols][stage: O x cols if B > 1][padded input
- * chunk if pad > 0], rounded up to 64 bytes, large enough for the grad_x
- * convolution's own lane as well; then one grad_weight partial sum per group
- * ([O x CKK], or [CKK x O] when accumulated transposed); then the flipped weights
- * [C x O x KH x KW] of the grad_x convolution. */
+ * of its thread number): channels first [col: CKK x cols][stage: O x cols if
+ * B > 1][padded input chunk if pad > 0], channels last [col: P x K] (none for a
+ * 1x1 stride-1 unpadded conv), rounded up to 64 bytes, large enough for the
+ * grad_x convolution's own lane as well; then one grad_weight partial sum per
+ * group ([O x CKK], [CKK x O] when accumulated transposed, [O x K] in Wr's column
+ * order channels last); then the weights rearranged for this call: the flipped
+ * weights [C x O x KH x KW] of the grad_x convolution (channels first), or Wr
+ * (channels last, none for a 1x1 kernel). */
 typedef struct {
     size_t stage, pad, lane; /* within a lane */
     size_t dw, dw_size;      /* partial sums: dw + k * dw_size */
-    size_t flipped;          /* flipped weights, if grad_x is a convolution */
+    size_t weights;          /* flipped weights or Wr */
     size_t total;
 } conv2d_layout;
 
@@ -140,8 +166,12 @@ static conv2d_layout conv2d_lane_layout(const sl_conv2d_geom *g)
 {
     const int b = conv2d_images_per_chunk(g);
     const size_t cols = (size_t)b * g->OH * g->OW, ckk = (size_t)g->C * g->KH * g->KW;
-    const size_t col = (conv2d_pointwise(g) && b == 1) ? 0 : ckk * cols;
     conv2d_layout l = {0};
+    if (g->channels_last) {
+        l.lane = conv2d_pointwise(g) ? 0 : (ckk * cols + 15) / 16 * 16;
+        return l;
+    }
+    const size_t col = (conv2d_pointwise(g) && b == 1) ? 0 : ckk * cols;
     l.stage = col;
     l.pad = l.stage + (b > 1 ? (size_t)g->O * cols : 0);
     l.lane = (l.pad + (col ? conv2d_pad_size(g, b) : 0) + 15) / 16 * 16;
@@ -159,10 +189,11 @@ static conv2d_layout conv2d_workspace_layout(const sl_conv2d_geom *g)
         const size_t tl = conv2d_lane_layout(&gt).lane;
         if (tl > l.lane) l.lane = tl;
     }
+    const bool rearranged = as_conv || (g->channels_last && g->KH * g->KW > 1);
     l.dw = (size_t)G * l.lane;
     l.dw_size = ((size_t)g->O * ckk + 15) / 16 * 16;
-    l.flipped = l.dw + (size_t)G * l.dw_size;
-    l.total = l.flipped + (as_conv ? (size_t)g->O * ckk : 0);
+    l.weights = l.dw + (size_t)G * l.dw_size;
+    l.total = l.weights + (rearranged ? (size_t)g->O * ckk : 0);
     return l;
 }
 
@@ -316,6 +347,77 @@ CONV_VECTORIZE static void stage_to_nchw(const float *stage, float *y, int B, in
 
 /* }====================================================================== */
 
+/* {======================================================================
+ * Channels last: im2col / col2im for B NHWC images starting at x, rows of col
+ * K = KH * KW * C floats long (see the top of the file).
+ * ======================================================================= */
+
+/* Taps [*lo, *hi) of a kernel row or column of k taps that fall inside an image
+ * axis of n pixels, for a window starting at pixel i0 (negative in the padding). */
+static inline void conv2d_taps(int i0, int k, int n, int *lo, int *hi)
+{
+    *lo = i0 < 0 ? (-i0 < k ? -i0 : k) : 0;
+    *hi = n - i0 < k ? n - i0 : k;
+    if (*hi < *lo) *hi = *lo;
+}
+
+CONV_VECTORIZE static inline void zero_row(float *d, int n)
+{
+    for (int k = 0; k < n; k++) d[k] = 0.0f;
+}
+
+/* The runs shared by im2col and col2im, in the order of col's rows: for each
+ * kernel row of a window, the taps inside the image are one run of floats in
+ * both the image and the row of col. to_col copies the runs from x into col
+ * (rows of border windows zero-filled first), else adds them from col into dx
+ * (zeroed first). Inlined into each with to_col constant. */
+CONV_VECTORIZE static inline __attribute__((always_inline)) void nhwc_runs(const sl_conv2d_geom *g, const float *x,
+                                                                          float *dx, float *col, int B, bool to_col)
+{
+    const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
+    const int run = KW * C, K = KH * run;
+    const int64_t hwc = (int64_t)H * W * C;
+    if (!to_col) memset(dx, 0, (size_t)B * hwc * sizeof(float));
+    float *row = col;
+    for (int i = 0; i < B; i++)
+        for (int oh = 0; oh < g->OH; oh++) {
+            int kh_lo, kh_hi;
+            const int ih0 = oh * s - p;
+            conv2d_taps(ih0, KH, H, &kh_lo, &kh_hi);
+            for (int ow = 0; ow < g->OW; ow++, row += K) {
+                int kw_lo, kw_hi;
+                const int iw0 = ow * s - p;
+                conv2d_taps(iw0, KW, W, &kw_lo, &kw_hi);
+                const int n = (kw_hi - kw_lo) * C;
+                if (to_col && (n < run || kh_hi - kh_lo < KH)) zero_row(row, K);
+                if (n == 0) continue; /* the window lies in the padding */
+                float *r = row + kw_lo * C;
+                const int64_t at = i * hwc + ((int64_t)(ih0 + kh_lo) * W + iw0 + kw_lo) * C;
+                for (int kh = kh_lo; kh < kh_hi; kh++) {
+                    const int64_t a = at + (int64_t)(kh - kh_lo) * W * C;
+                    if (to_col)
+                        copy_row(r + kh * run, x + a, n);
+                    else
+                        add_row(dx + a, r + kh * run, n);
+                }
+            }
+        }
+}
+
+CONV_VECTORIZE static void im2col_nhwc(const sl_conv2d_geom *g, const float *x, int B, float *col)
+{
+    nhwc_runs(g, x, NULL, col, B, true);
+}
+
+/* dx (B images) = the sum of the entries of dcol that im2col_nhwc copied from
+ * each pixel, added in a fixed order. */
+CONV_VECTORIZE static void col2im_nhwc(const sl_conv2d_geom *g, float *dcol, int B, float *dx)
+{
+    nhwc_runs(g, NULL, dx, dcol, B, false);
+}
+
+/* }====================================================================== */
+
 /* Forward for images [n_lo, n_hi) in chunks of nb, with one lane of the workspace. */
 static void conv2d_forward_group(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
                                  const float *bias, float *lane, const conv2d_layout *lay, int n_lo, int n_hi)
@@ -346,28 +448,6 @@ static void conv2d_forward_group(const sl_conv2d_geom *g, const float *x, float 
             stage_to_nchw(stage, yn, B, O, ohw, bias);
         }
     }
-}
-
-int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
-                      const float *bias, float *workspace)
-{
-    if (conv2d_check(g, "conv2d_forward") != SL_OK) return SL_ERR;
-    if (!x || !y || !weight)
-        return sl_error("conv2d_forward: NULL input, output or weight (input [%dx%dx%dx%d])", g->N, g->C,
-                        g->H, g->W);
-    if (!workspace && sl_conv2d_workspace_size(g) > 0)
-        return sl_error("conv2d_forward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
-
-    if (sl_conv2d_winograd_applies(g)) return sl_conv2d_winograd_forward(g, x, y, weight, bias, workspace);
-    const conv2d_layout lay = conv2d_workspace_layout(g);
-    const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g);
-#pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
-    for (int k = 0; k < G; k++) {
-        float *lane = workspace ? workspace + (size_t)sl_conv2d_thread() * lay.lane : NULL;
-        conv2d_forward_group(g, x, y, weight, bias, lane, &lay, sl_conv2d_group_start(g, k),
-                             sl_conv2d_group_start(g, k + 1));
-    }
-    return SL_OK;
 }
 
 /* Backward for images [n_lo, n_hi): grad_x written, dw (a zeroed partial sum,
@@ -418,20 +498,113 @@ static void conv2d_backward_group(const sl_conv2d_geom *g, const float *x, const
     }
 }
 
-int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *grad_y, const float *weight,
-                       float *grad_x, float *grad_weight, float *grad_bias, float *workspace)
+/* y[r][0..O) = bias for P rows: the forward GEMM then adds to it (with beta = 0
+ * OpenBLAS would zero-fill y first, so the bias costs no extra pass). */
+CONV_VECTORIZE static void fill_bias_nhwc(float *y, const float *bias, int64_t P, int O)
 {
-    if (conv2d_check(g, "conv2d_backward") != SL_OK) return SL_ERR;
-    if (!grad_y || !weight || (grad_weight && !x))
-        return sl_error("conv2d_backward: NULL input, grad_output or weight (input [%dx%dx%dx%d])", g->N,
-                        g->C, g->H, g->W);
-    if (!workspace && sl_conv2d_workspace_size(g) > 0 && (grad_x || grad_weight))
-        return sl_error("conv2d_backward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
+    for (int64_t r = 0; r < P; r++) copy_row(y + r * O, bias, O);
+}
 
-    const int O = g->O, ckk = g->C * g->KH * g->KW;
+/* Channels-last forward for images [n_lo, n_hi) in chunks of nb, wr the weights
+ * in col's column order, col one lane of the workspace. */
+static void conv2d_forward_group_nhwc(const sl_conv2d_geom *g, const float *x, float *y, const float *wr,
+                                      const float *bias, float *col, int n_lo, int n_hi)
+{
+    const int O = g->O, K = g->C * g->KH * g->KW, nb = conv2d_images_per_chunk(g);
+    const int64_t ohw = (int64_t)g->OH * g->OW, hwc = (int64_t)g->H * g->W * g->C;
+    for (int n0 = n_lo; n0 < n_hi; n0 += nb) {
+        const int B = n_hi - n0 < nb ? n_hi - n0 : nb;
+        const int P = (int)(B * ohw);
+        const float *a = x + n0 * hwc; /* x itself is col for a pointwise conv */
+        float *yn = y + n0 * ohw * O;
+        if (!conv2d_pointwise(g)) {
+            im2col_nhwc(g, a, B, col);
+            a = col;
+        }
+        if (bias) fill_bias_nhwc(yn, bias, P, O);
+        sl_gemm(false, true, P, O, K, 1.0f, a, K, wr, K, bias ? 1.0f : 0.0f, yn, O);
+    }
+}
+
+/* Channels-last backward for images [n_lo, n_hi): grad_x written (from wr, the
+ * weights in col's column order, or by the grad_x convolution when as_conv, wr
+ * then being its weights), dw (a zeroed [O x K] partial sum in wr's column order,
+ * [K x O] when wt) accumulated, col one lane of the workspace. */
+static void conv2d_backward_group_nhwc(const sl_conv2d_geom *g, const float *x, const float *grad_y,
+                                       const float *wr, bool as_conv, float *grad_x, float *dw, bool wt,
+                                       float *col, int n_lo, int n_hi)
+{
+    const int C = g->C, O = g->O, K = C * g->KH * g->KW, nb = conv2d_images_per_chunk(g);
+    const int64_t ohw = (int64_t)g->OH * g->OW, hwc = (int64_t)g->H * g->W * C;
+    const bool pointwise = conv2d_pointwise(g);
+    for (int n0 = n_lo; n0 < n_hi && (dw || !as_conv); n0 += nb) {
+        const int B = n_hi - n0 < nb ? n_hi - n0 : nb;
+        const int P = (int)(B * ohw);
+        const float *dy = grad_y + n0 * ohw * O;
+        if (dw) {
+            const float *a = x + n0 * hwc;
+            if (!pointwise) {
+                im2col_nhwc(g, a, B, col);
+                a = col;
+            }
+            if (wt)
+                sl_gemm(true, false, K, O, P, 1.0f, a, K, dy, O, 1.0f, dw, O);
+            else
+                sl_gemm(true, false, O, K, P, 1.0f, dy, O, a, K, 1.0f, dw, K);
+        }
+        if (grad_x && !as_conv) {
+            float *dxn = grad_x + n0 * hwc;
+            sl_gemm(false, false, P, K, O, 1.0f, dy, O, wr, K, 0.0f, pointwise ? dxn : col, K);
+            if (!pointwise) col2im_nhwc(g, col, B, dxn);
+        }
+    }
+    if (grad_x && as_conv) {
+        sl_conv2d_geom gt;
+        conv2d_grad_input_as_conv(g, &gt);
+        conv2d_forward_group_nhwc(&gt, grad_y, grad_x, wr, NULL, col, n_lo, n_hi);
+    }
+}
+
+/* Index of weight element (o, c, t = kh * KW + kw) in the matrices the GEMMs use:
+ * row o, column in the layout's column order (c, t) channels first or (t, c)
+ * channels last; or that column's row and column o when transposed. */
+static inline size_t conv2d_weight_index(const sl_conv2d_geom *g, bool transposed, int o, int c, int t)
+{
+    const size_t khw = (size_t)g->KH * g->KW;
+    const size_t j = g->channels_last ? (size_t)t * g->C + c : (size_t)c * khw + t;
+    return transposed ? j * g->O + o : (size_t)o * khw * g->C + j;
+}
+
+/* The weights as this call's GEMMs read them: the flipped weights of the grad_x
+ * convolution (flip), flipped[c][o][kh][kw] = weight[o][c][KH-1-kh][KW-1-kw] in
+ * its layout's column order; else Wr channels last; written to out unless they
+ * are the weight itself (channels first, or a 1x1 kernel). */
+static const float *conv2d_arrange_weights(const sl_conv2d_geom *g, const float *weight, bool flip, float *out,
+                                           int team)
+{
+    sl_conv2d_geom gt;
+    if (flip)
+        conv2d_grad_input_as_conv(g, &gt);
+    else if (!g->channels_last || g->KH * g->KW == 1)
+        return weight;
+    const int O = g->O, C = g->C, khw = g->KH * g->KW;
+#pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && (int64_t)O * C * khw > (1 << 16))
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < khw; t++)
+                out[flip ? conv2d_weight_index(&gt, false, c, o, khw - 1 - t) : conv2d_weight_index(g, false, o, c, t)] =
+                    weight[((size_t)o * C + c) * khw + t];
+    return out;
+}
+
+/* grad_bias += the sums of grad_y over images and pixels: per image in float,
+ * across images in double. Channels last, in blocks of 64 channels so that each
+ * row of grad_y is one vector add (stack buffers: no workspace needed). */
+CONV_VECTORIZE static void conv2d_grad_bias(const sl_conv2d_geom *g, const float *grad_y, float *grad_bias)
+{
+    const int O = g->O;
     const int64_t ohw = (int64_t)g->OH * g->OW;
-
-    if (grad_bias) {
+    if (!g->channels_last) {
         for (int o = 0; o < O; o++) {
             double acc = 0.0;
             for (int n = 0; n < g->N; n++) {
@@ -442,48 +615,97 @@ int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *gra
             }
             grad_bias[o] += (float)acc;
         }
+        return;
     }
+    enum { OB = 64 };
+    for (int o0 = 0; o0 < O; o0 += OB) {
+        const int m = O - o0 < OB ? O - o0 : OB;
+        double acc[OB] = {0};
+        for (int n = 0; n < g->N; n++) {
+            float part[OB] = {0};
+            for (int64_t q = 0; q < ohw; q++) {
+                const float *d = grad_y + ((int64_t)n * ohw + q) * O + o0;
+                for (int k = 0; k < m; k++) part[k] += d[k];
+            }
+            for (int k = 0; k < m; k++) acc[k] += part[k];
+        }
+        for (int k = 0; k < m; k++) grad_bias[o0 + k] += (float)acc[k];
+    }
+}
+
+int sl_conv2d_forward(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
+                      const float *bias, float *workspace)
+{
+    if (conv2d_check(g, "conv2d_forward") != SL_OK) return SL_ERR;
+    if (!x || !y || !weight)
+        return sl_error("conv2d_forward: NULL input, output or weight (input [%dx%dx%dx%d])", g->N, g->C,
+                        g->H, g->W);
+    if (!workspace && sl_conv2d_workspace_size(g) > 0)
+        return sl_error("conv2d_forward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
+
+    if (sl_conv2d_winograd_applies(g)) return sl_conv2d_winograd_forward(g, x, y, weight, bias, workspace);
+    const conv2d_layout lay = conv2d_workspace_layout(g);
+    const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g);
+    const float *wr = conv2d_arrange_weights(g, weight, false, workspace + lay.weights, team);
+#pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
+    for (int k = 0; k < G; k++) {
+        float *lane = workspace ? workspace + (size_t)sl_conv2d_thread() * lay.lane : NULL;
+        const int lo = sl_conv2d_group_start(g, k), hi = sl_conv2d_group_start(g, k + 1);
+        if (g->channels_last)
+            conv2d_forward_group_nhwc(g, x, y, wr, bias, lane, lo, hi);
+        else
+            conv2d_forward_group(g, x, y, weight, bias, lane, &lay, lo, hi);
+    }
+    return SL_OK;
+}
+
+int sl_conv2d_backward(const sl_conv2d_geom *g, const float *x, const float *grad_y, const float *weight,
+                       float *grad_x, float *grad_weight, float *grad_bias, float *workspace)
+{
+    if (conv2d_check(g, "conv2d_backward") != SL_OK) return SL_ERR;
+    if (!grad_y || !weight || (grad_weight && !x))
+        return sl_error("conv2d_backward: NULL input, grad_output or weight (input [%dx%dx%dx%d])", g->N,
+                        g->C, g->H, g->W);
+    if (!workspace && sl_conv2d_workspace_size(g) > 0 && (grad_x || grad_weight))
+        return sl_error("conv2d_backward: NULL workspace, need %zu floats", sl_conv2d_workspace_size(g));
+
+    if (grad_bias) conv2d_grad_bias(g, grad_y, grad_bias);
     if (!grad_x && !grad_weight) return SL_OK;
     if (sl_conv2d_winograd_applies(g))
         return sl_conv2d_winograd_backward(g, x, grad_y, weight, grad_x, grad_weight, workspace);
     const conv2d_layout lay = conv2d_workspace_layout(g);
     const int G = sl_conv2d_groups(g), team = sl_conv2d_team(g);
     const bool wt = grad_weight && conv2d_weight_grad_transposed(g);
-    const int64_t nw = (int64_t)O * ckk;
+    const int64_t nw = (int64_t)g->O * g->C * g->KH * g->KW;
     sl_conv2d_geom gt;
-    float *flipped = NULL;
-    if (grad_x && conv2d_grad_input_as_conv(g, &gt)) {
-        /* flipped[c][o][kh][kw] = weight[o][c][KH-1-kh][KW-1-kw] */
-        const int C = g->C, KH = g->KH, KW = g->KW;
-        flipped = workspace + lay.flipped;
-        for (int c = 0; c < C; c++)
-            for (int o = 0; o < O; o++)
-                for (int kh = 0; kh < KH; kh++)
-                    for (int kw = 0; kw < KW; kw++)
-                        flipped[(((int64_t)c * O + o) * KH + kh) * KW + kw] =
-                            weight[(((int64_t)o * C + c) * KH + (KH - 1 - kh)) * KW + (KW - 1 - kw)];
-    }
+    const bool as_conv = grad_x && conv2d_grad_input_as_conv(g, &gt);
+    const float *wr = grad_x ? conv2d_arrange_weights(g, weight, as_conv, workspace + lay.weights, team) : weight;
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
     for (int k = 0; k < G; k++) {
         float *lane = workspace + (size_t)sl_conv2d_thread() * lay.lane;
         float *dw = grad_weight ? workspace + lay.dw + (size_t)k * lay.dw_size : NULL;
+        const int lo = sl_conv2d_group_start(g, k), hi = sl_conv2d_group_start(g, k + 1);
         if (dw)
             for (int64_t i = 0; i < nw; i++) dw[i] = 0.0f;
-        conv2d_backward_group(g, x, grad_y, weight, grad_x, dw, wt, flipped, lane, &lay, sl_conv2d_group_start(g, k),
-                              sl_conv2d_group_start(g, k + 1));
+        if (g->channels_last)
+            conv2d_backward_group_nhwc(g, x, grad_y, wr, as_conv, grad_x, dw, wt, lane, lo, hi);
+        else
+            conv2d_backward_group(g, x, grad_y, weight, grad_x, dw, wt, as_conv ? wr : NULL, lane, &lay, lo, hi);
     }
     if (grad_weight) {
         /* grad_weight += the group sums, added in group order. */
         const float *dw = workspace + lay.dw;
         const size_t step = lay.dw_size;
+        const int O = g->O, C = g->C, khw = g->KH * g->KW;
 #pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && nw * G > (1 << 16))
         for (int o = 0; o < O; o++)
-            for (int j = 0; j < ckk; j++) {
-                const int64_t i = wt ? (int64_t)j * O + o : (int64_t)o * ckk + j;
-                float acc = dw[i];
-                for (int k = 1; k < G; k++) acc += dw[(size_t)k * step + i];
-                grad_weight[(int64_t)o * ckk + j] += acc;
-            }
+            for (int c = 0; c < C; c++)
+                for (int t = 0; t < khw; t++) {
+                    const size_t i = conv2d_weight_index(g, wt, o, c, t);
+                    float acc = dw[i];
+                    for (int k = 1; k < G; k++) acc += dw[(size_t)k * step + i];
+                    grad_weight[((size_t)o * C + c) * khw + t] += acc;
+                }
     }
     return SL_OK;
 }
@@ -496,6 +718,7 @@ int sl_conv2d_forward_naive(const sl_conv2d_geom *g, const float *x, float *y, c
                             const float *bias)
 {
     if (conv2d_check(g, "conv2d_forward_naive") != SL_OK) return SL_ERR;
+    if (g->channels_last) return sl_error("conv2d_forward_naive: channels first only (the reference)");
     const int N = g->N, C = g->C, H = g->H, W = g->W, O = g->O, KH = g->KH, KW = g->KW;
     for (int n = 0; n < N; n++)
         for (int o = 0; o < O; o++)
@@ -519,6 +742,7 @@ int sl_conv2d_backward_naive(const sl_conv2d_geom *g, const float *x, const floa
                              const float *weight, float *grad_x, float *grad_weight, float *grad_bias)
 {
     if (conv2d_check(g, "conv2d_backward_naive") != SL_OK) return SL_ERR;
+    if (g->channels_last) return sl_error("conv2d_backward_naive: channels first only (the reference)");
     const int N = g->N, C = g->C, H = g->H, W = g->W, O = g->O, KH = g->KH, KW = g->KW;
     const int OH = g->OH, OW = g->OW;
 #define DY(n, o, oh, ow) grad_y[(((int64_t)(n) * O + (o)) * OH + (oh)) * OW + (ow)]

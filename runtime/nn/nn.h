@@ -50,6 +50,10 @@
  * and single-threaded GEMMs. Backward: grad_input is itself a convolution for
  * stride-1 square kernels with O <= C, else sl_gemm + col2im; grad_weight sums
  * one partial per group in group order (thread-count independent).
+ * Channels last (the geometry's channels_last), the rows of the column matrix
+ * are output pixels, so the GEMMs read x / grad_y and write y / grad_x in place,
+ * the weights reordered per call in the workspace; grad_input is a convolution
+ * only when O < C, and Winograd declines channels last for now.
  * ========================================================================= */
 
 typedef struct sl_conv2d_geom {
@@ -92,7 +96,8 @@ int sl_conv2d_backward(const sl_conv2d_geom *g,
 typedef enum { SL_WINOGRAD_OFF, SL_WINOGRAD_AUTO, SL_WINOGRAD_ALWAYS } sl_winograd_mode;
 void sl_conv2d_set_winograd(sl_winograd_mode mode);
 sl_winograd_mode sl_conv2d_get_winograd(void);
-/* Direct loops with double accumulation: the reference for tests. Same contract. */
+/* Direct loops with double accumulation: the reference for tests. Same contract,
+ * channels first only (a channels_last geometry is an error). */
 int sl_conv2d_forward_naive(const sl_conv2d_geom *g, const float *x, float *y, const float *weight,
                             const float *bias);
 int sl_conv2d_backward_naive(const sl_conv2d_geom *g, const float *x, const float *grad_y,

@@ -1,6 +1,7 @@
 /* test_nn_conv2d.c - conv2d: im2col+GEMM and Winograd paths vs direct loops,
- * finite-difference gradients, hand-computed cases, shape errors, thread-count
- * independence. */
+ * channels first and channels last (the data converted, the reference run on
+ * the channels-first copy), finite-difference gradients, hand-computed cases,
+ * shape errors, thread-count independence. */
 #include <omp.h>
 
 #include "nn/nn.h"
@@ -30,6 +31,10 @@ static const shape shapes[] = {
     {3, 4, 6, 7, 4, 3, 3, 1, 0},    /* O == C, no padding, non-square input, uneven groups */
     {2, 5, 6, 6, 5, 5, 5, 1, 4},    /* padding K - 1 */
     {2, 4, 46, 45, 4, 3, 3, 1, 1},  /* O == C, one image per GEMM */
+    {3, 1, 9, 8, 4, 3, 3, 1, 1},    /* C = 1 stem: channels-last runs of 3 floats */
+    {6, 1, 11, 9, 8, 3, 3, 2, 1},   /* C = 1, stride 2, groups of 1-2 images */
+    {22, 3, 40, 60, 5, 3, 3, 2, 1}, /* stride 2, groups of 5-6 images in chunks of 4 + 1..2 */
+    {2, 3, 5, 4, 4, 1, 1, 2, 1},    /* 1x1 with padding: border rows of the column matrix all zero */
     /* Winograd (3x3, stride 1, padding 1, C and O >= 8): F(4x4, 3x3) */
     {3, 16, 7, 7, 16, 3, 3, 1, 1},  /* 7 = 4 + 3: the last tile row/column cropped, uneven groups */
     {5, 20, 6, 9, 12, 3, 3, 1, 1},  /* C, O not whole 16-float vectors, O < C */
@@ -41,57 +46,87 @@ static const shape shapes[] = {
     {2, 12, 2, 5, 8, 3, 3, 1, 1},   /* 1 x 3 tiles, the last cropped */
 };
 
-static void run_shape(const shape *s, bool with_bias)
+/* A copy of a [N x C x S] array in the layout under test, and back. */
+static float *to_layout(const float *a, int N, int C, int64_t S, bool channels_last)
+{
+    return channels_last ? tu_to_channels_last(a, N, C, S) : tu_copy(a, (int64_t)N * C * S);
+}
+
+static float *from_layout(const float *a, int N, int C, int64_t S, bool channels_last)
+{
+    return channels_last ? tu_from_channels_last(a, N, C, S) : tu_copy(a, (int64_t)N * C * S);
+}
+
+/* The fast path in the given layout vs the direct loops (channels first). */
+static void run_shape(const shape *s, bool with_bias, bool channels_last)
 {
     sl_conv2d_geom g;
     CHECK(sl_conv2d_geom_init(&g, s->N, s->C, s->H, s->W, s->O, s->KH, s->KW, s->stride, s->pad) == SL_OK);
     const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * g.KH * g.KW;
-    const int64_t ny = (int64_t)g.N * g.O * g.OH * g.OW;
+    const int64_t ny = (int64_t)g.N * g.O * g.OH * g.OW, S = (int64_t)g.H * g.W, OS = (int64_t)g.OH * g.OW;
     float *x = tu_normal(nx, 1, 1.0f), *w = tu_normal(nw, 2, 0.5f), *b = tu_normal(g.O, 3, 1.0f);
     float *dy = tu_normal(ny, 4, 1.0f);
-    float *y = tu_zeros(ny), *y_ref = tu_zeros(ny);
+    float *y_ref = tu_zeros(ny);
+    CHECK(sl_conv2d_forward_naive(&g, x, y_ref, w, with_bias ? b : NULL) == SL_OK);
+    float *dx_ref = tu_zeros(nx), *dw_ref = tu_normal(nw, 6, 1.0f), *db_ref = tu_normal(g.O, 7, 1.0f);
+    float *dw = tu_copy(dw_ref, nw), *db = tu_copy(db_ref, g.O);
+    CHECK(sl_conv2d_backward_naive(&g, x, dy, w, dx_ref, dw_ref, with_bias ? db_ref : NULL) == SL_OK);
+    float *dw2_ref = tu_zeros(nw);
+    CHECK(sl_conv2d_backward_naive(&g, x, dy, w, NULL, dw2_ref, NULL) == SL_OK);
+
+    g.channels_last = channels_last;
+    float *xl = to_layout(x, g.N, g.C, S, channels_last), *dyl = to_layout(dy, g.N, g.O, OS, channels_last);
+    float *yl = tu_zeros(ny);
     size_t wsn = sl_conv2d_workspace_size(&g);
     float *ws = wsn ? sl_malloc(wsn * sizeof(float)) : NULL;
-    CHECK(sl_conv2d_forward(&g, x, y, w, with_bias ? b : NULL, ws) == SL_OK);
-    CHECK(sl_conv2d_forward_naive(&g, x, y_ref, w, with_bias ? b : NULL) == SL_OK);
-    char what[128];
-    snprintf(what, sizeof what, "forward [%dx%dx%dx%d] k%dx%d s%d p%d", s->N, s->C, s->H, s->W, s->KH, s->KW,
-             s->stride, s->pad);
+    for (size_t i = 0; i < wsn; i++) ws[i] = NAN; /* scratch read before it is written shows */
+    CHECK(sl_conv2d_forward(&g, xl, yl, w, with_bias ? b : NULL, ws) == SL_OK);
+    float *y = from_layout(yl, g.N, g.O, OS, channels_last);
+    char what[160];
+    snprintf(what, sizeof what, "forward [%dx%dx%dx%d] k%dx%d s%d p%d%s", s->N, s->C, s->H, s->W, s->KH, s->KW,
+             s->stride, s->pad, channels_last ? " channels last" : "");
     CHECK_CLOSE(what, y, y_ref, ny, 1e-4, 1e-4);
 
-    /* backward: grads start non-zero to check accumulation */
-    float *dx = tu_normal(nx, 5, 1.0f), *dx_ref = tu_zeros(nx);
-    float *dw = tu_normal(nw, 6, 1.0f), *dw_ref = tu_copy(dw, nw);
-    float *db = tu_normal(g.O, 7, 1.0f), *db_ref = tu_copy(db, g.O);
-    CHECK(sl_conv2d_backward(&g, x, dy, w, dx, dw, with_bias ? db : NULL, ws) == SL_OK);
-    CHECK(sl_conv2d_backward_naive(&g, x, dy, w, dx_ref, dw_ref, with_bias ? db_ref : NULL) == SL_OK);
-    snprintf(what, sizeof what, "grad_x [%dx%dx%dx%d] k%dx%d s%d p%d", s->N, s->C, s->H, s->W, s->KH, s->KW,
-             s->stride, s->pad);
+    /* backward: grad_x starts as noise to check it is overwritten, the parameter
+     * gradients non-zero to check accumulation */
+    float *dxl = tu_normal(nx, 5, 1.0f);
+    CHECK(sl_conv2d_backward(&g, xl, dyl, w, dxl, dw, with_bias ? db : NULL, ws) == SL_OK);
+    float *dx = from_layout(dxl, g.N, g.C, S, channels_last);
+    snprintf(what, sizeof what, "grad_x [%dx%dx%dx%d] k%dx%d s%d p%d%s", s->N, s->C, s->H, s->W, s->KH, s->KW,
+             s->stride, s->pad, channels_last ? " channels last" : "");
     CHECK_CLOSE(what, dx, dx_ref, nx, 1e-4, 1e-4);
     CHECK_CLOSE("grad_weight", dw, dw_ref, nw, 1e-3, 1e-4);
     CHECK_CLOSE("grad_bias", db, db_ref, g.O, 1e-3, 1e-4);
 
-    /* optional gradients: only weight, only input */
-    float *dw2 = tu_zeros(nw), *dw2_ref = tu_zeros(nw), *dx2 = tu_zeros(nx);
-    CHECK(sl_conv2d_backward(&g, x, dy, w, NULL, dw2, NULL, ws) == SL_OK);
-    CHECK(sl_conv2d_backward_naive(&g, x, dy, w, NULL, dw2_ref, NULL) == SL_OK);
+    /* optional gradients: only weight, only input, only bias (no workspace needed) */
+    float *dw2 = tu_zeros(nw), *dx2l = tu_zeros(nx), *db3 = tu_zeros(g.O), *db3_ref = tu_zeros(g.O);
+    CHECK(sl_conv2d_backward(&g, xl, dyl, w, NULL, dw2, NULL, ws) == SL_OK);
     CHECK_CLOSE("grad_weight only", dw2, dw2_ref, nw, 1e-3, 1e-4);
-    CHECK(sl_conv2d_backward(&g, NULL, dy, w, dx2, NULL, NULL, ws) == SL_OK);
+    CHECK(sl_conv2d_backward(&g, NULL, dyl, w, dx2l, NULL, NULL, ws) == SL_OK);
+    float *dx2 = from_layout(dx2l, g.N, g.C, S, channels_last);
     CHECK_CLOSE("grad_x only", dx2, dx_ref, nx, 1e-4, 1e-4);
+    CHECK(sl_conv2d_backward(&g, NULL, dyl, w, NULL, NULL, db3, NULL) == SL_OK);
+    g.channels_last = false;
+    CHECK(sl_conv2d_backward_naive(&g, NULL, dy, w, NULL, NULL, db3_ref) == SL_OK);
+    CHECK_CLOSE("grad_bias only", db3, db3_ref, g.O, 1e-4, 1e-4);
 
-    sl_free(x); sl_free(w); sl_free(b); sl_free(dy); sl_free(y); sl_free(y_ref);
+    sl_free(x); sl_free(w); sl_free(b); sl_free(dy); sl_free(y); sl_free(y_ref); sl_free(yl);
+    sl_free(xl); sl_free(dyl); sl_free(dxl); sl_free(dx2l); sl_free(db3); sl_free(db3_ref);
     sl_free(dx); sl_free(dx_ref); sl_free(dw); sl_free(dw_ref); sl_free(db); sl_free(db_ref);
     sl_free(dw2); sl_free(dw2_ref); sl_free(dx2); sl_free(ws);
 }
 
 static void test_fast_matches_naive(void)
 {
-    /* im2col + GEMM everywhere, the default (auto) choice, Winograd wherever it can run */
+    /* im2col + GEMM everywhere, the default (auto) choice, Winograd wherever it can
+     * run (channels last: im2col + GEMM in every mode while Winograd declines it) */
     for (int mode = SL_WINOGRAD_OFF; mode <= SL_WINOGRAD_ALWAYS; mode++) {
         sl_conv2d_set_winograd((sl_winograd_mode)mode);
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-            run_shape(&shapes[i], true);
-            run_shape(&shapes[i], false);
+            for (int cl = 0; cl <= 1; cl++) {
+                run_shape(&shapes[i], true, cl);
+                run_shape(&shapes[i], false, cl);
+            }
         }
     }
     sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
@@ -113,30 +148,33 @@ static double conv_loss(void *p)
 
 static void test_gradcheck(void)
 {
-    sl_conv2d_set_winograd(SL_WINOGRAD_ALWAYS); /* the last case runs through Winograd */
+    sl_conv2d_set_winograd(SL_WINOGRAD_ALWAYS); /* the last case runs through Winograd (channels first) */
     const shape cases[] = {{2, 3, 6, 5, 4, 3, 3, 2, 1}, {3, 2, 4, 4, 3, 1, 1, 1, 0}, {1, 2, 5, 7, 2, 3, 2, 1, 1},
+                           {5, 3, 9, 8, 4, 3, 3, 1, 1}, {2, 3, 11, 10, 2, 7, 7, 2, 3},
                            {2, 8, 5, 6, 9, 3, 3, 1, 1} /* Winograd */};
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const shape *s = &cases[k];
-        fd_ctx c;
-        CHECK(sl_conv2d_geom_init(&c.g, s->N, s->C, s->H, s->W, s->O, s->KH, s->KW, s->stride, s->pad) == SL_OK);
-        const int64_t nx = (int64_t)s->N * s->C * s->H * s->W, nw = (int64_t)s->O * s->C * s->KH * s->KW;
-        const int64_t ny = (int64_t)s->N * s->O * c.g.OH * c.g.OW;
-        c.x = tu_normal(nx, 11, 1.0f);
-        c.w = tu_normal(nw, 12, 0.5f);
-        c.b = tu_normal(s->O, 13, 1.0f);
-        c.r = tu_normal(ny, 14, 1.0f);
-        c.y = tu_zeros(ny);
-        c.ws = sl_malloc((sl_conv2d_workspace_size(&c.g) + 1) * sizeof(float));
-        float *dx = tu_zeros(nx), *dw = tu_zeros(nw), *db = tu_zeros(s->O);
-        CHECK(sl_conv2d_backward(&c.g, c.x, c.r, c.w, dx, dw, db, c.ws) == SL_OK);
-        /* conv is linear in each argument: central differences are exact up to rounding */
-        CHECK_GRAD("conv2d d/dx", conv_loss, &c, c.x, dx, nx, 0.25f, 2e-3, 2e-3, 200);
-        CHECK_GRAD("conv2d d/dw", conv_loss, &c, c.w, dw, nw, 0.25f, 2e-3, 2e-3, 200);
-        CHECK_GRAD("conv2d d/db", conv_loss, &c, c.b, db, s->O, 0.25f, 2e-3, 2e-3, 200);
-        sl_free(c.x); sl_free(c.w); sl_free(c.b); sl_free(c.r); sl_free(c.y); sl_free(c.ws);
-        sl_free(dx); sl_free(dw); sl_free(db);
-    }
+    for (int cl = 0; cl <= 1; cl++)
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            const shape *s = &cases[k];
+            fd_ctx c;
+            CHECK(sl_conv2d_geom_init(&c.g, s->N, s->C, s->H, s->W, s->O, s->KH, s->KW, s->stride, s->pad) == SL_OK);
+            c.g.channels_last = cl; /* x, r and the gradients all in that layout */
+            const int64_t nx = (int64_t)s->N * s->C * s->H * s->W, nw = (int64_t)s->O * s->C * s->KH * s->KW;
+            const int64_t ny = (int64_t)s->N * s->O * c.g.OH * c.g.OW;
+            c.x = tu_normal(nx, 11, 1.0f);
+            c.w = tu_normal(nw, 12, 0.5f);
+            c.b = tu_normal(s->O, 13, 1.0f);
+            c.r = tu_normal(ny, 14, 1.0f);
+            c.y = tu_zeros(ny);
+            c.ws = sl_malloc((sl_conv2d_workspace_size(&c.g) + 1) * sizeof(float));
+            float *dx = tu_zeros(nx), *dw = tu_zeros(nw), *db = tu_zeros(s->O);
+            CHECK(sl_conv2d_backward(&c.g, c.x, c.r, c.w, dx, dw, db, c.ws) == SL_OK);
+            /* conv is linear in each argument: central differences are exact up to rounding */
+            CHECK_GRAD("conv2d d/dx", conv_loss, &c, c.x, dx, nx, 0.25f, 2e-3, 2e-3, 200);
+            CHECK_GRAD("conv2d d/dw", conv_loss, &c, c.w, dw, nw, 0.25f, 2e-3, 2e-3, 200);
+            CHECK_GRAD("conv2d d/db", conv_loss, &c, c.b, db, s->O, 0.25f, 2e-3, 2e-3, 200);
+            sl_free(c.x); sl_free(c.w); sl_free(c.b); sl_free(c.r); sl_free(c.y); sl_free(c.ws);
+            sl_free(dx); sl_free(dw); sl_free(db);
+        }
     sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
 }
 
@@ -188,15 +226,20 @@ static void test_errors(void)
     CHECK_FAILS(sl_conv2d_forward(&g, buf, buf, buf, NULL, NULL), "NULL workspace");
     CHECK_FAILS(sl_conv2d_forward(&g, NULL, buf, buf, NULL, buf), "NULL input");
     CHECK_FAILS(sl_conv2d_backward(&g, NULL, buf, buf, NULL, buf, NULL, buf), "conv2d_backward: NULL");
+    bad = g;
+    bad.channels_last = true;
+    CHECK_FAILS(sl_conv2d_forward_naive(&bad, buf, buf, buf, NULL), "conv2d_forward_naive: channels first only");
+    CHECK_FAILS(sl_conv2d_backward_naive(&bad, buf, buf, buf, buf, NULL, NULL), "channels first only");
 }
 
 /* The same answer bit for bit with 1, 2 and 3 threads (7 images make uneven
  * groups; 3 threads share 4 groups unevenly). */
-static void check_thread_independent(int N, int C, int O)
+static void check_thread_independent(int N, int C, int O, int k, int stride, int pad, bool channels_last)
 {
     sl_conv2d_geom g;
-    CHECK(sl_conv2d_geom_init(&g, N, C, 14, 14, O, 3, 3, 1, 1) == SL_OK);
-    const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * 9, ny = (int64_t)g.N * g.O * g.OH * g.OW;
+    CHECK(sl_conv2d_geom_init(&g, N, C, 14, 14, O, k, k, stride, pad) == SL_OK);
+    g.channels_last = channels_last;
+    const int64_t nx = (int64_t)g.N * g.C * g.H * g.W, nw = (int64_t)g.O * g.C * k * k, ny = (int64_t)g.N * g.O * g.OH * g.OW;
     float *x = tu_normal(nx, 21, 1), *w = tu_normal(nw, 22, 1), *dy = tu_normal(ny, 23, 1);
     float *ws = sl_malloc(sl_conv2d_workspace_size(&g) * sizeof(float));
     float *y[3], *dx[3], *dw[3], *db[3];
@@ -221,11 +264,19 @@ static void check_thread_independent(int N, int C, int O)
 static void test_thread_independent(void)
 {
     sl_conv2d_set_winograd(SL_WINOGRAD_ALWAYS);
-    check_thread_independent(8, 16, 24);
-    check_thread_independent(7, 16, 16);
+    check_thread_independent(8, 16, 24, 3, 1, 1, false);
+    check_thread_independent(7, 16, 16, 3, 1, 1, false);
     sl_conv2d_set_winograd(SL_WINOGRAD_OFF); /* im2col + GEMM */
-    check_thread_independent(8, 16, 24);
-    check_thread_independent(7, 16, 16);
+    check_thread_independent(8, 16, 24, 3, 1, 1, false);
+    check_thread_independent(7, 16, 16, 3, 1, 1, false);
+    for (int mode = SL_WINOGRAD_OFF; mode <= SL_WINOGRAD_ALWAYS; mode++) {
+        sl_conv2d_set_winograd((sl_winograd_mode)mode); /* channels last: im2col + GEMM in every mode */
+        check_thread_independent(8, 16, 24, 3, 1, 1, true);
+        check_thread_independent(7, 16, 16, 3, 1, 1, true);
+        check_thread_independent(7, 16, 32, 3, 2, 1, true);
+        check_thread_independent(9, 16, 32, 1, 2, 0, true);
+        check_thread_independent(7, 24, 8, 1, 1, 0, true);
+    }
     sl_conv2d_set_winograd(SL_WINOGRAD_AUTO);
 }
 
