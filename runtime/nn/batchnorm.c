@@ -22,11 +22,12 @@
  *  - rows (channels last, [N x spatial x C], and BatchNorm1d, which is that with
  *    spatial 1): a lane per channel, blocks of 64 channels (4 vectors) streamed
  *    down the rows. Each (256 channels, group) column is cut into a number of row
- *    chunks fixed by the shapes; OpenMP runs the (column, chunk) items, and the
- *    chunks' partial sums are added in chunk order. The element-wise passes (y,
- *    dx) run over the same items. Statistics then normalisation make two sweeps
- *    over the tensor where the planes path re-reads a channel from cache: slower
- *    once a tensor outgrows the cache (~1.2-1.3x at 100 MB), faster below.
+ *    chunks fixed by the shapes; the threads of one OpenMP region share the
+ *    (column, chunk) items, the chunks' partial sums are added in chunk order, and
+ *    after one barrier the element-wise pass (y or dx) runs over the same items.
+ *    Statistics then normalisation make two sweeps over the tensor where the
+ *    planes path re-reads a channel from cache: slower once a tensor outgrows
+ *    the cache (~1.1-1.3x at 100 MB), faster below.
  * Every sum is taken in an order fixed by the shapes, so nothing depends on the
  * thread count, and nothing is allocated.
  */
@@ -35,6 +36,7 @@
 #include "nn/vec16.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #define BN_LANES 16  /* accumulators per block */
@@ -228,7 +230,8 @@ BN_VECTORIZE static void dx_block(const float *dy, const float *x, const float *
 /* Normalisation of (group g, channel c): in training from the one-pass sums
  * s1 = sum (x - k), s2 = sum (x - k)^2 over its m values (adding its mean and
  * unbiased variance to the running-update sums), in evaluation from the running
- * statistics; saves mean and invstd, and gives y = x * scale + shift. */
+ * statistics; saves mean and invstd, and gives y = x * scale + shift. The save
+ * and sum pointers may be NULL (nothing saved or added). */
 static void channel_affine(const sl_batchnorm_params *p, int g, int c, double k, double s1, double s2,
                            const float *gamma, const float *beta, const float *running_mean,
                            const float *running_var, float *save_mean, float *save_invstd, double *mean_sum,
@@ -240,8 +243,8 @@ static void channel_affine(const sl_batchnorm_params *p, int g, int c, double k,
         const double d = s1 / (double)m, dvar = s2 / (double)m - d * d, var = dvar > 0.0 ? dvar : 0.0;
         mean = k + d;
         invstd = 1.0 / sqrt(var + p->eps);
-        *mean_sum += mean;
-        *var_sum += var * (double)m / (double)(m - 1);
+        if (mean_sum) *mean_sum += mean;
+        if (var_sum) *var_sum += var * (double)m / (double)(m - 1);
     } else {
         mean = running_mean[c];
         invstd = 1.0 / sqrt((double)running_var[c] + p->eps);
@@ -262,14 +265,14 @@ static inline void update_running(const sl_batchnorm_params *p, int c, double me
 }
 
 /* Backward of (group g, channel c) from sdy = sum dy and sdyx = sum dy * (x - mean):
- * adds to the dgamma / dbeta sums and gives dx = k * (dy - mdy - xhat * mdyx). */
+ * adds to the dgamma / dbeta sums (unless NULL) and gives dx = k * (dy - mdy - xhat * mdyx). */
 static void channel_grad(const sl_batchnorm_params *p, int g, int c, double sdy, double sdyx, const float *gamma,
                          const float *save_invstd, double *dgamma, double *dbeta, float *k, float *mdy, float *mdyx)
 {
     const int64_t m = (int64_t)(p->N / p->groups) * p->spatial;
     const double invstd = save_invstd[(int64_t)g * p->C + c], sdyxhat = sdyx * invstd;
-    *dgamma += sdyxhat;
-    *dbeta += sdy;
+    if (dgamma) *dgamma += sdyxhat;
+    if (dbeta) *dbeta += sdy;
     *k = (float)((gamma ? gamma[c] : 1.0) * invstd);
     *mdy = p->training ? (float)(sdy / (double)m) : 0.0f;
     *mdyx = p->training ? (float)(sdyxhat / (double)m) : 0.0f;
@@ -350,7 +353,7 @@ static void backward_planes(const sl_batchnorm_params *p, const float *x, const 
 #define BN_VECS (BN_CBLOCK / BN_LANES) /* vectors per channel block (the kernels' registers) */
 #define BN_COLUMN (4 * BN_CBLOCK)      /* channels per column: 1 KB of each row, read together */
 #define BN_CVECS (BN_COLUMN / BN_LANES)
-#define BN_ITEMS 8   /* (column, chunk) items per round: 32 KB of partial sums, 24 KB of coefficients */
+#define BN_ITEMS 8   /* (column, chunk) items per round: 40 KB of partial sums, 24 KB of coefficients a thread */
 #define BN_TILE 64   /* rows an item runs through all its blocks at a time */
 
 /* The first n <= 16 lanes of a vector: a block's last vector (C not a multiple of
@@ -527,14 +530,24 @@ BN_VECTORIZE static void rows_dx(const float *dy, const float *x, const float *r
 /* What a pass over a round's items does with each run of rows of a block. */
 typedef enum { PASS_STATS, PASS_GRAD_SUMS, PASS_AFFINE, PASS_DX } bn_pass;
 
-/* The tensors of a pass; coef[column in round] holds per-channel coefficients:
- * scale, shift for PASS_AFFINE; k, mdy, mdyx for PASS_DX. */
+/* One item's sums: the chunk's, per channel of the column, and the shift k of the
+ * statistics (recorded here so that nothing reads x once y, which may be x, is
+ * being written). */
+typedef struct {
+    double s1[BN_COLUMN], s2[BN_COLUMN];
+    float k[BN_COLUMN];
+} bn_part;
+
+/* The tensors of a pass, and the round's partial sums, [item]. */
 typedef struct {
     const float *x, *dy, *relu_y, *save_mean, *save_invstd;
     float *out;
-    double (*part)[2][BN_COLUMN]; /* [item]: the sums of PASS_STATS and PASS_GRAD_SUMS */
-    float (*coef)[3][BN_COLUMN];
+    bn_part *part;
 } bn_io;
+
+/* Per-channel coefficients of a round's columns: scale, shift (forward) or k, mdy,
+ * mdyx (backward). Each thread has its own. */
+typedef float bn_coef[BN_ITEMS][3][BN_COLUMN];
 
 /* The pass on n rows of the block of nc channels at offset off, whose vectors in
  * the column (s, q) start at v0. */
@@ -551,89 +564,142 @@ static inline void block_run(const sl_batchnorm_params *p, bn_pass pass, const b
     }
 }
 
-/* One pass over the (column, chunk) items of the round starting at column col0. */
-static void rows_pass(const sl_batchnorm_params *p, const bn_plan *pl, bn_pass pass, int col0, const bn_io *io)
+/* Item it, (column, chunk), of a pass over the round starting at column col0. */
+static void rows_item(const sl_batchnorm_params *p, const bn_plan *pl, bn_pass pass, int col0, int it,
+                      const bn_io *io, bn_coef coef)
 {
     const int64_t C = p->C;
-    const int ncols = pl->ncols - col0 < pl->round_cols ? pl->ncols - col0 : pl->round_cols;
-    const int items = ncols * pl->nchunk;
-#pragma omp parallel for schedule(static) if ((int64_t)p->N * C * p->spatial > NN_PAR_WORK)
-    for (int it = 0; it < items; it++) {
-        const int lc = it / pl->nchunk, chunk = it % pl->nchunk;
-        int c0, nc;
-        const int g = column(p, col0 + lc, &c0, &nc);
-        sl_vec16 q[5][BN_CVECS] = {{{0}}};
-        bn_sums s[BN_CVECS] = {0};
-        if (pass == PASS_STATS) { /* k */
-            load_block(q[0], io->x + group_first(p, g, c0), nc);
-        } else if (pass == PASS_GRAD_SUMS) {
-            load_block(q[0], io->save_mean + (int64_t)g * C + c0, nc);
-        } else {
-            for (int t = 0; t < 3; t++) load_block(q[t], io->coef[lc][t], nc);
-            if (pass == PASS_DX) {
-                load_block(q[3], io->save_mean + (int64_t)g * C + c0, nc);
-                load_block(q[4], io->save_invstd + (int64_t)g * C + c0, nc);
-            }
+    const int lc = it / pl->nchunk, chunk = it % pl->nchunk;
+    int c0, nc;
+    const int g = column(p, col0 + lc, &c0, &nc);
+    sl_vec16 q[5][BN_CVECS] = {{{0}}};
+    bn_sums s[BN_CVECS] = {0};
+    if (pass == PASS_STATS) { /* k */
+        load_block(q[0], io->x + group_first(p, g, c0), nc);
+        memcpy(io->part[it].k, io->x + group_first(p, g, c0), sizeof(float) * (size_t)nc);
+    } else if (pass == PASS_GRAD_SUMS) {
+        load_block(q[0], io->save_mean + (int64_t)g * C + c0, nc);
+    } else {
+        for (int t = 0; t < 3; t++) load_block(q[t], coef[lc][t], nc);
+        if (pass == PASS_DX) {
+            load_block(q[3], io->save_mean + (int64_t)g * C + c0, nc);
+            load_block(q[4], io->save_invstd + (int64_t)g * C + c0, nc);
         }
-        /* BN_TILE rows at a time through every block: the column's part of a row is
-         * read at once, not a block's 256 bytes of it down the whole chunk (~30%
-         * slower at C = 256) */
-        const int64_t lo = pl->rows * chunk / pl->nchunk, hi = pl->rows * (chunk + 1) / pl->nchunk;
-        const int64_t tile = nc > BN_CBLOCK ? BN_TILE : hi - lo;
-        for (int64_t t = lo; t < hi; t += tile) {
-            const int64_t tend = hi - t < tile ? hi : t + tile;
-            for (int64_t i = t, n, row; i < tend; i += n) {
-                n = group_run(p, g, i, tend, &row);
-                for (int b = 0; b * BN_CBLOCK < nc; b++)
-                    block_run(p, pass, io, s, q, b * BN_VECS, row * C + c0 + b * BN_CBLOCK, n,
-                              nc - b * BN_CBLOCK < BN_CBLOCK ? nc - b * BN_CBLOCK : BN_CBLOCK);
-            }
-        }
-        if (pass == PASS_STATS || pass == PASS_GRAD_SUMS)
-            for (int v = 0; v < BN_CVECS; v++) {
-                sums_fold(&s[v], true);
-                memcpy(io->part[it][0] + v * BN_LANES, s[v].d1, sizeof s[v].d1);
-                memcpy(io->part[it][1] + v * BN_LANES, s[v].d2, sizeof s[v].d2);
-            }
     }
+    /* BN_TILE rows at a time through every block: the column's part of a row is
+     * read at once, not a block's 256 bytes of it down the whole chunk (~30%
+     * slower at C = 256) */
+    const int64_t lo = pl->rows * chunk / pl->nchunk, hi = pl->rows * (chunk + 1) / pl->nchunk;
+    const int64_t tile = nc > BN_CBLOCK ? BN_TILE : hi - lo;
+    for (int64_t t = lo; t < hi; t += tile) {
+        const int64_t tend = hi - t < tile ? hi : t + tile;
+        for (int64_t i = t, n, row; i < tend; i += n) {
+            n = group_run(p, g, i, tend, &row);
+            for (int b = 0; b * BN_CBLOCK < nc; b++)
+                block_run(p, pass, io, s, q, b * BN_VECS, row * C + c0 + b * BN_CBLOCK, n,
+                          nc - b * BN_CBLOCK < BN_CBLOCK ? nc - b * BN_CBLOCK : BN_CBLOCK);
+        }
+    }
+    if (pass == PASS_STATS || pass == PASS_GRAD_SUMS)
+        for (int v = 0; v < BN_CVECS; v++) {
+            sums_fold(&s[v], true);
+            memcpy(io->part[it].s1 + v * BN_LANES, s[v].d1, sizeof s[v].d1);
+            memcpy(io->part[it].s2 + v * BN_LANES, s[v].d2, sizeof s[v].d2);
+        }
+}
+
+/* Items in the round starting at column col0. */
+static inline int round_items(const bn_plan *pl, int col0)
+{
+    return (pl->ncols - col0 < pl->round_cols ? pl->ncols - col0 : pl->round_cols) * pl->nchunk;
 }
 
 /* Channel j's sums over the chunks of column lc of the round, in chunk order. */
-static inline void column_sums(const bn_plan *pl, const bn_io *io, int lc, int j, double *s1, double *s2)
+static inline void column_sums(const bn_plan *pl, const bn_part *part, int lc, int j, double *s1, double *s2)
 {
     *s1 = *s2 = 0.0;
     for (int k = 0; k < pl->nchunk; k++) {
-        *s1 += io->part[lc * pl->nchunk + k][0][j];
-        *s2 += io->part[lc * pl->nchunk + k][1][j];
+        *s1 += part[lc * pl->nchunk + k].s1[j];
+        *s2 += part[lc * pl->nchunk + k].s2[j];
     }
 }
 
+/* A round's scale and shift from its chunks' sums. Every thread takes them for
+ * itself (no wait for one to share them); the one given msum / vsum (the
+ * running-update sums over a channel's groups, which may span rounds) also saves
+ * the statistics and updates the running ones. */
+static void forward_coefs(const sl_batchnorm_params *p, const bn_plan *pl, int col0, const bn_part *part,
+                          const float *gamma, const float *beta, float *running_mean, float *running_var,
+                          float *save_mean, float *save_invstd, double *msum, double *vsum, bn_coef coef)
+{
+    for (int lc = 0; lc < pl->round_cols && col0 + lc < pl->ncols; lc++) {
+        int c0, nc;
+        const int g = column(p, col0 + lc, &c0, &nc);
+        for (int j = 0; j < nc; j++) {
+            double s1 = 0.0, s2 = 0.0, k = 0.0;
+            if (p->training) {
+                column_sums(pl, part, lc, j, &s1, &s2);
+                k = part[lc * pl->nchunk].k[j];
+            }
+            if (msum && g == 0) msum[j] = vsum[j] = 0.0;
+            channel_affine(p, g, c0 + j, k, s1, s2, gamma, beta, running_mean, running_var,
+                           msum ? save_mean : NULL, msum ? save_invstd : NULL, msum ? &msum[j] : NULL,
+                           msum ? &vsum[j] : NULL, &coef[lc][0][j], &coef[lc][1][j]);
+            if (msum && g == p->groups - 1 && p->training && running_mean)
+                update_running(p, c0 + j, msum[j], vsum[j], running_mean, running_var);
+        }
+    }
+}
+
+/* The same for the backward: k, mdy, mdyx; the thread given dgamma / dbeta adds to
+ * grad_gamma / grad_beta. */
+static void backward_coefs(const sl_batchnorm_params *p, const bn_plan *pl, int col0, const bn_part *part,
+                           const float *gamma, const float *save_invstd, float *grad_gamma, float *grad_beta,
+                           double *dgamma, double *dbeta, bn_coef coef)
+{
+    for (int lc = 0; lc < pl->round_cols && col0 + lc < pl->ncols; lc++) {
+        int c0, nc;
+        const int g = column(p, col0 + lc, &c0, &nc);
+        for (int j = 0; j < nc; j++) {
+            double sdy, sdyx;
+            column_sums(pl, part, lc, j, &sdy, &sdyx);
+            if (dgamma && g == 0) dgamma[j] = dbeta[j] = 0.0;
+            channel_grad(p, g, c0 + j, sdy, sdyx, gamma, save_invstd, dgamma ? &dgamma[j] : NULL,
+                         dbeta ? &dbeta[j] : NULL, &coef[lc][0][j], &coef[lc][1][j], &coef[lc][2][j]);
+            if (!dgamma || g < p->groups - 1) continue;
+            if (grad_gamma) grad_gamma[c0 + j] += (float)dgamma[j];
+            if (grad_beta) grad_beta[c0 + j] += (float)dbeta[j];
+        }
+    }
+}
+
+/* One parallel region for the whole call, the rounds' passes in it as worksharing
+ * loops: with passive OpenMP threads on a busy machine each region costs a wake-up
+ * (~100 us measured), a barrier between two loops much less. */
 static void forward_rows(const sl_batchnorm_params *p, const float *x, float *y, const float *gamma,
                          const float *beta, float *running_mean, float *running_var, float *save_mean,
                          float *save_invstd)
 {
     const bn_plan pl = rows_plan(p);
-    double part[BN_ITEMS][2][BN_COLUMN];
-    float coef[BN_ITEMS][3][BN_COLUMN];
-    double msum[BN_COLUMN], vsum[BN_COLUMN]; /* over a channel's groups, which may span rounds */
-    const bn_io io = {.x = x, .out = y, .part = part, .coef = coef};
+    bn_part part[BN_ITEMS];
+    double msum[BN_COLUMN], vsum[BN_COLUMN]; /* thread 0's, see forward_coefs */
+    const bn_io io = {.x = x, .out = y, .part = part};
+#pragma omp parallel if ((int64_t)p->N * p->C * p->spatial > NN_PAR_WORK)
     for (int col0 = 0; col0 < pl.ncols; col0 += pl.round_cols) {
-        if (p->training) rows_pass(p, &pl, PASS_STATS, col0, &io);
-        for (int lc = 0; lc < pl.round_cols && col0 + lc < pl.ncols; lc++) {
-            int c0, nc;
-            const int g = column(p, col0 + lc, &c0, &nc);
-            for (int j = 0; j < nc; j++) {
-                double s1 = 0.0, s2 = 0.0;
-                if (g == 0) msum[j] = vsum[j] = 0.0;
-                if (p->training) column_sums(&pl, &io, lc, j, &s1, &s2);
-                channel_affine(p, g, c0 + j, x[group_first(p, g, c0 + j)], s1, s2, gamma, beta, running_mean,
-                               running_var, save_mean, save_invstd, &msum[j], &vsum[j], &coef[lc][0][j],
-                               &coef[lc][1][j]);
-                if (g == p->groups - 1 && p->training && running_mean)
-                    update_running(p, c0 + j, msum[j], vsum[j], running_mean, running_var);
-            }
+        const int items = round_items(&pl, col0);
+        const bool first = omp_get_thread_num() == 0;
+        bn_coef coef;
+        if (p->training) {
+#pragma omp for schedule(static)
+            for (int it = 0; it < items; it++) rows_item(p, &pl, PASS_STATS, col0, it, &io, NULL);
         }
-        rows_pass(p, &pl, PASS_AFFINE, col0, &io);
+        forward_coefs(p, &pl, col0, part, gamma, beta, running_mean, running_var, save_mean, save_invstd,
+                      first ? msum : NULL, first ? vsum : NULL, coef);
+#pragma omp for schedule(static) nowait
+        for (int it = 0; it < items; it++) rows_item(p, &pl, PASS_AFFINE, col0, it, &io, coef);
+        if (col0 + pl.round_cols < pl.ncols) { /* part is the next round's */
+#pragma omp barrier
+        }
     }
 }
 
@@ -642,28 +708,26 @@ static void backward_rows(const sl_batchnorm_params *p, const float *x, const fl
                           const float *save_mean, const float *save_invstd)
 {
     const bn_plan pl = rows_plan(p);
-    double part[BN_ITEMS][2][BN_COLUMN];
-    float coef[BN_ITEMS][3][BN_COLUMN];
-    double dgamma[BN_COLUMN], dbeta[BN_COLUMN]; /* over a channel's groups, which may span rounds */
+    bn_part part[BN_ITEMS];
+    double dgamma[BN_COLUMN], dbeta[BN_COLUMN]; /* thread 0's, see backward_coefs */
     const bn_io io = {.x = x, .dy = grad_y, .relu_y = relu_y, .save_mean = save_mean, .save_invstd = save_invstd,
-                      .out = grad_x, .part = part, .coef = coef};
+                      .out = grad_x, .part = part};
+#pragma omp parallel if ((int64_t)p->N * p->C * p->spatial > NN_PAR_WORK)
     for (int col0 = 0; col0 < pl.ncols; col0 += pl.round_cols) {
-        rows_pass(p, &pl, PASS_GRAD_SUMS, col0, &io);
-        for (int lc = 0; lc < pl.round_cols && col0 + lc < pl.ncols; lc++) {
-            int c0, nc;
-            const int g = column(p, col0 + lc, &c0, &nc);
-            for (int j = 0; j < nc; j++) {
-                double sdy, sdyx;
-                if (g == 0) dgamma[j] = dbeta[j] = 0.0;
-                column_sums(&pl, &io, lc, j, &sdy, &sdyx);
-                channel_grad(p, g, c0 + j, sdy, sdyx, gamma, save_invstd, &dgamma[j], &dbeta[j], &coef[lc][0][j],
-                             &coef[lc][1][j], &coef[lc][2][j]);
-                if (g < p->groups - 1) continue;
-                if (grad_gamma) grad_gamma[c0 + j] += (float)dgamma[j];
-                if (grad_beta) grad_beta[c0 + j] += (float)dbeta[j];
-            }
+        const int items = round_items(&pl, col0);
+        const bool first = omp_get_thread_num() == 0;
+        bn_coef coef;
+#pragma omp for schedule(static)
+        for (int it = 0; it < items; it++) rows_item(p, &pl, PASS_GRAD_SUMS, col0, it, &io, NULL);
+        backward_coefs(p, &pl, col0, part, gamma, save_invstd, grad_gamma, grad_beta, first ? dgamma : NULL,
+                       first ? dbeta : NULL, coef);
+        if (grad_x) {
+#pragma omp for schedule(static) nowait
+            for (int it = 0; it < items; it++) rows_item(p, &pl, PASS_DX, col0, it, &io, coef);
         }
-        if (grad_x) rows_pass(p, &pl, PASS_DX, col0, &io);
+        if (col0 + pl.round_cols < pl.ncols) { /* part is the next round's */
+#pragma omp barrier
+        }
     }
 }
 
