@@ -20,6 +20,9 @@
  * layout: "first" (NCHW) or "last" (NHWC) times that layout as above; "both" times
  * the two on the same shapes, alternating them rep by rep (the machine's speed
  * drifts), and prints milliseconds per pass for each and their ratio (no gemm).
+ * "both" runs without bias, as ResNet's convolutions: channels first, grad_bias
+ * is a serial float sum per image and channel (milliseconds on the CIFAR shapes)
+ * that would blur the comparison of the two GEMM paths.
  * winograd: auto, off or always (sl_conv2d_set_winograd).
  * Suites: ResNet-50 (torchvision v1.5, 224x224 input) and a CIFAR-style
  * ResNet-18 of base width 16 on 28x28 inputs (3x3 stem, no max pool).
@@ -98,7 +101,7 @@ static double now(void)
         t_[(reps) / 2];                                       \
     })
 
-/* Median wall (or CPU) seconds of forward, grad_input and grad_weight (+ bias)
+/* Median wall (or CPU) seconds of forward, grad_input and grad_weight (+ bias if b)
  * for each of the ng geometries (the same convolution in different layouts: the
  * buffers are random, so either layout reads them), the geometries taking turns
  * rep by rep after one warm-up round. */
@@ -168,8 +171,8 @@ int main(int argc, char **argv)
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("OPENBLAS_CORETYPE=%s, ", coretype ? coretype : "(unset)");
     printf("threads %d (%s time), median of %d, ResNet-50 batch %d, CIFAR ResNet-18 w16 batch %d, "
-           "channels %s, Winograd %s\n", sl_get_num_threads(), use_cpu_time ? "CPU" : "wall", reps, batch[0],
-           batch[1], layout, winograd);
+           "channels %s%s, Winograd %s\n", sl_get_num_threads(), use_cpu_time ? "CPU" : "wall", reps, batch[0],
+           batch[1], layout, both ? " (no bias)" : "", winograd);
     if (both)
         printf("%-30s %9s | %7s %7s %7s | %7s %7s %7s | %6s %6s %6s\n", "shape (ms per pass)", "GFLOP", "fwd",
                "bwdD", "bwdW", "fwd", "bwdD", "bwdW", "fwd", "bwdD", "bwdW");
@@ -207,7 +210,7 @@ int main(int argc, char **argv)
         const double flop = 2.0 * g.O * ckk * cols;
 
         double t[2][3];
-        time_passes(gs, ng, reps, x, y, w, b, dy, dx, dw, db, ws, t);
+        time_passes(gs, ng, reps, x, y, w, both ? NULL : b, dy, dx, dw, both ? NULL : db, ws, t);
         sl_free(dx);
         sl_free(dy);
         tot_flop[s->suite] += 3 * flop;

@@ -376,7 +376,7 @@ CONV_VECTORIZE static inline __attribute__((always_inline)) void nhwc_runs(const
 {
     const int C = g->C, H = g->H, W = g->W, KH = g->KH, KW = g->KW, s = g->stride, p = g->pad;
     const int run = KW * C, K = KH * run;
-    const int64_t hwc = (int64_t)H * W * C;
+    const int64_t wc = (int64_t)W * C, hwc = H * wc;
     if (!to_col) memset(dx, 0, (size_t)B * hwc * sizeof(float));
     float *row = col;
     for (int i = 0; i < B; i++)
@@ -384,21 +384,22 @@ CONV_VECTORIZE static inline __attribute__((always_inline)) void nhwc_runs(const
             int kh_lo, kh_hi;
             const int ih0 = oh * s - p;
             conv2d_taps(ih0, KH, H, &kh_lo, &kh_hi);
+            /* offset of the first kernel row inside the image, column 0 */
+            const int64_t at = i * hwc + (ih0 + kh_lo) * wc;
             for (int ow = 0; ow < g->OW; ow++, row += K) {
-                int kw_lo, kw_hi;
                 const int iw0 = ow * s - p;
-                conv2d_taps(iw0, KW, W, &kw_lo, &kw_hi);
+                int kw_lo = 0, kw_hi = KW;
+                if (iw0 < 0 || iw0 + KW > W) conv2d_taps(iw0, KW, W, &kw_lo, &kw_hi);
                 const int n = (kw_hi - kw_lo) * C;
                 if (to_col && (n < run || kh_hi - kh_lo < KH)) zero_row(row, K);
-                if (n == 0) continue; /* the window lies in the padding */
-                float *r = row + kw_lo * C;
-                const int64_t at = i * hwc + ((int64_t)(ih0 + kh_lo) * W + iw0 + kw_lo) * C;
-                for (int kh = kh_lo; kh < kh_hi; kh++) {
-                    const int64_t a = at + (int64_t)(kh - kh_lo) * W * C;
+                if (n == 0 || kh_lo == kh_hi) continue; /* the window lies in the padding */
+                float *r = row + kh_lo * run + kw_lo * C;
+                int64_t a = at + (int64_t)(iw0 + kw_lo) * C;
+                for (int kh = kh_lo; kh < kh_hi; kh++, r += run, a += wc) {
                     if (to_col)
-                        copy_row(r + kh * run, x + a, n);
+                        copy_row(r, x + a, n);
                     else
-                        add_row(dx + a, r + kh * run, n);
+                        add_row(dx + a, r, n);
                 }
             }
         }
