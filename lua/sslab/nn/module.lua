@@ -114,7 +114,7 @@ end
 --- format, else a new zeroed tensor.
 function util.sized_as(buf, format, dtype, ...)
     local sizes = {...}
-    if same_sizes_as(buf, #sizes, function(d) return sizes[d] end) and util.format(buf) == format then return buf end
+    if same_sizes_as(buf, #sizes, function(d) return sizes[d] end) and util.in_format(buf, format) then return buf end
     return zeros_as(format, sizes, dtype)
 end
 
@@ -125,7 +125,7 @@ function util.sized(buf, dtype, ...) return util.sized_as(buf, 'contiguous', dty
 function util.like(buf, x)
     local format = util.format(x)
     if same_sizes_as(buf, x:dim(), function(d) return x:size(d) end) and buf:dtype() == x:dtype() and
-        util.format(buf) == format then
+        util.in_format(buf, format) then
         return buf
     end
     return zeros_as(format, x:size(), x:dtype())
@@ -136,7 +136,7 @@ end
 function util.as_format(self, key, x, format)
     if util.in_format(x, format) then return x end
     local buf = self[key]
-    if not (buf and buf:dtype() == x:dtype() and util.format(buf) == format and
+    if not (buf and buf:dtype() == x:dtype() and util.in_format(buf, format) and
             same_sizes_as(buf, x:dim(), function(d) return x:size(d) end)) then
         buf = zeros_as(format, x:size(), x:dtype())
     end

@@ -36,7 +36,7 @@ local ResNet = Sequential:extend('ResNet')
 
 local defaults = {
     in_channels = 3, stem = 'imagenet', width = 64, num_classes = false, zero_init_residual = false, bn_splits = 1,
-    bn_interleaved = false, bn_momentum = 0.1, bn_eps = 1e-5, rng = false, flatten = true, channels_last = false,
+    bn_interleaved = false, bn_momentum = 0.1, bn_eps = 1e-5, rng = false, flatten = true, channels_last = true,
 }
 
 local function options(opts, name)
