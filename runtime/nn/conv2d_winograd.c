@@ -491,11 +491,15 @@ WG_INLINE void wg_output_impl(const wg_algo *al, const sl_conv2d_geom *g, const 
                     const int n = O - o < 16 ? O - o : 16;
                     sl_vec16 b = {0};
                     if (bias) memcpy(&b, bias + o, (size_t)n * sizeof(float));
+                    if (rows == m && cols == m && n == 16) { /* constant bounds: res stays in registers */
+                        for (int r = 0; r < m; r++)
+                            for (int s = 0; s < m; s++) sl_vec16_store(y0 + r * row + s * O + o, res[r * m + s] + b);
+                        continue;
+                    }
                     for (int r = 0; r < rows; r++)
                         for (int s = 0; s < cols; s++) {
                             const sl_vec16 v = res[r * m + s] + b;
-                            if (n == 16) sl_vec16_store(y0 + r * row + s * O + o, v);
-                            else memcpy(y0 + r * row + s * O + o, &v, (size_t)n * sizeof(float));
+                            memcpy(y0 + r * row + s * O + o, &v, (size_t)n * sizeof(float));
                         }
                 }
             }

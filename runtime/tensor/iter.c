@@ -2,6 +2,7 @@
 #include "tensor/iter.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { PARALLEL_GRAIN = 1 << 15, CHUNK = 1 << 14 };
@@ -10,9 +11,23 @@ void sl_iter_init(sl_iter *it, int ndim, const int64_t *size, int nops, const in
 {
     it->nops = nops;
     it->ndim = 0;
+    /* Walk the dims in the memory order of operand 0 (the output): largest stride
+     * first. Element-wise results do not depend on the order, and a tensor laid out
+     * channels last ([N x C x H x W] with memory [N x H x W x C]) then merges into
+     * one run like a contiguous one. Stable, so contiguous tensors keep their order. */
+    int order[SL_MAX_DIMS];
+    for (int d = 0; d < ndim; d++) {
+        int k = d;
+        while (k > 0 && llabs(strides[0][order[k - 1]]) < llabs(strides[0][d])) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = d;
+    }
     /* Drop size-1 dims, then merge dim d into d+1 when every operand is
      * contiguous across them (stride[d] == stride[d+1] * size[d+1]). */
-    for (int d = 0; d < ndim; d++) {
+    for (int j = 0; j < ndim; j++) {
+        const int d = order[j];
         if (size[d] == 1) continue;
         int k = it->ndim;
         if (k > 0) {

@@ -2,6 +2,7 @@
  * error messages and allocation-failure paths (tensor.c, view.c, iter.c). */
 #include "test.h"
 #include "tensor_testutil.h"
+#include "tensor/iter.h"
 
 #include "tensor/elementwise.h"
 #include "tensor/format.h"
@@ -376,6 +377,32 @@ static void test_alloc_failure_injection(void)
     sl_tensor_free(t), sl_tensor_free(tr), sl_tensor_free(ix);
 }
 
+/* Element-wise iteration follows the output's memory order: channels-last operands
+ * ([N x C x H x W] with memory [N x H x W x C]) coalesce into one unit-stride run,
+ * and a channels-last output fed from a channels-first input walks the output in order. */
+static void test_iter_memory_order(void)
+{
+    const int64_t size[4] = {2, 3, 4, 5}, cl[4] = {60, 1, 15, 3}, cf[4] = {60, 20, 5, 1};
+    sl_iter it;
+    const int64_t *both_cl[3] = {cl, cl, cl};
+    sl_iter_init(&it, 4, size, 3, both_cl);
+    CHECK(it.ndim == 1 && it.size[0] == 120 && it.stride[0][0] == 1 && it.stride[2][0] == 1);
+    const int64_t *mixed[2] = {cl, cf};
+    sl_iter_init(&it, 4, size, 2, mixed);
+    CHECK(it.ndim == 3 && it.stride[0][it.ndim - 1] == 1 && it.stride[1][it.ndim - 1] == 20);
+    const int64_t *both_cf[2] = {cf, cf};
+    sl_iter_init(&it, 4, size, 2, both_cf);
+    CHECK(it.ndim == 1 && it.size[0] == 120);
+    /* and the values: a channels-last copy of a channels-first tensor */
+    sl_tensor *a = sl_tensor_new(SL_FLOAT32, 4, size);
+    for (int i = 0; i < 120; i++) sl_f32(a)[i] = (float)i;
+    sl_tensor *b = sl_tensor_channels_last_new(a);
+    CHECK(b && sl_tensor_is_channels_last(b) && !sl_tensor_is_contiguous(b));
+    CHECK(sl_f32(b)[1] == 20.0f && sl_f32(b)[3] == 1.0f); /* (n0, h0, w0, c1) then (n0, h0, w1, c0) */
+    sl_tensor_free(a);
+    sl_tensor_free(b);
+}
+
 int main(void)
 {
     RUN(test_new_and_shape);
@@ -388,5 +415,6 @@ int main(void)
     RUN(test_index_select_copy_add);
     RUN(test_cat);
     RUN(test_alloc_failure_injection);
+    RUN(test_iter_memory_order);
     return test_summary();
 }
