@@ -215,10 +215,10 @@ static size_t conv2d_pad_size(const sl_conv2d_geom *g, int B)
     return g->pad > 0 ? (size_t)B * g->C * (g->H + 2 * g->pad) * (g->W + 2 * g->pad) : 0;
 }
 
-/* Row copies of n floats (n = OW or W, often 4..28: too short for the compiler's
- * vector loop to pay off, which left im2col half scalar). Whole 16-, 8- or 4-float
- * blocks, the last one overlapping the previous: no scalar tail and nothing
- * written outside [d, d + n). */
+/* Row copies of n floats (n = OW or W, often 4..28; channels last KW * C, often
+ * 9..64: too short for the compiler's vector loop to pay off, which left im2col
+ * half scalar). Whole 16-, 8- or 4-float blocks, the last one overlapping the
+ * previous: no scalar tail and nothing written outside [d, d + n). */
 CONV_VECTORIZE static inline void copy_row(float *restrict d, const float *restrict s, int n)
 {
     if (n >= 16) {
@@ -361,6 +361,7 @@ static inline void conv2d_taps(int i0, int k, int n, int *lo, int *hi)
     if (*hi < *lo) *hi = *lo;
 }
 
+/* Border windows only: a plain loop. */
 CONV_VECTORIZE static inline void zero_row(float *d, int n)
 {
     for (int k = 0; k < n; k++) d[k] = 0.0f;

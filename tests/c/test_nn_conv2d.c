@@ -273,6 +273,7 @@ static void test_thread_independent(void)
         sl_conv2d_set_winograd((sl_winograd_mode)mode); /* channels last: im2col + GEMM in every mode */
         check_thread_independent(8, 16, 24, 3, 1, 1, true);
         check_thread_independent(7, 16, 16, 3, 1, 1, true);
+        check_thread_independent(7, 16, 8, 3, 1, 1, true); /* grad_x as a convolution */
         check_thread_independent(7, 16, 32, 3, 2, 1, true);
         check_thread_independent(9, 16, 32, 1, 2, 0, true);
         check_thread_independent(7, 24, 8, 1, 1, 0, true);
