@@ -406,97 +406,56 @@ static void wg_weight_grad_finish(const wg_algo *al, const float *dU, int O, int
     else wg_weight_grad_impl(&F2, dU, O, C, grad_weight);
 }
 
-/* Where the tile walkers read one image: channel-minor pixels Cp floats apart in
- * rows `row` floats apart, pixel (0, 0) at `origin`. A padded plane (H = W = 0)
- * holds the zeros around the image itself; an image read in place (a channels-last
- * tensor, Cp = C) has its H x W bounds checked instead. */
-typedef struct {
-    const float *origin;
-    int64_t row;
-    int Cp, H, W;
-} wg_src;
-
-static wg_src wg_plane_src(const float *plane, int64_t row, int Cp)
+/* The a^2 transformed components of every tile of one image held in a channel-minor
+ * plane (rows `row` floats, pixels Cp; tile (th, tw) starts at row m th, column
+ * m tw), into rows t0.. of X (rows Cp floats, components TC = T * Cp apart):
+ *   input:        X = B^T d B   for the a x a window d (a zero-padded image at row
+ *                 h + 1, column w + 1), giving V;
+ *   grad_output:  X = A dy A^T  for the m x m window dy (grad_y at row h, column w,
+ *                 zero past the edge up to m TH x m TW), giving dM. */
+WG_INLINE void wg_tiles_impl(const wg_algo *al, bool grad_output, const wg_plan *p, const float *plane, int64_t row,
+                             int Cp, float *restrict X, int64_t t0, int64_t TC)
 {
-    return (wg_src){plane + row + Cp, row, Cp, 0, 0}; /* the image starts at row 1, column 1 */
-}
-
-/* Channels last with whole vectors of channels: the tiles read the image in place. */
-static bool wg_reads_in_place(const sl_conv2d_geom *g, int channels)
-{
-    return g->channels_last && channels % 16 == 0;
-}
-
-/* The a^2 transformed components of every tile of one image into rows t0.. of X
- * (rows Cp floats, components TC = T * Cp apart); tile (th, tw) covers image rows
- * from m th, columns from m tw:
- *   input:        X = B^T d B   for the a x a window d from row m th - 1, column
- *                 m tw - 1 (zero outside the image: padding 1), giving V;
- *   grad_output:  X = A dy A^T  for the m x m window dy from row m th, column m tw
- *                 (zero past the edge up to m TH x m TW), giving dM. */
-WG_INLINE void wg_tiles_impl(const wg_algo *al, bool grad_output, const wg_plan *p, const wg_src *src,
-                             float *restrict X, int64_t t0, int64_t TC)
-{
-    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW, win = grad_output ? m : a, off = grad_output ? 0 : -1;
-    const int64_t row = src->row;
-    const int Cp = src->Cp;
+    const int m = al->m, a = al->a, TH = p->TH, TW = p->TW, win = grad_output ? m : a;
     const float *L = grad_output ? al->AT : al->BT;
     for (int th = 0; th < TH; th++)
         for (int tw = 0; tw < TW; tw++) {
-            const int h0 = m * th + off, w0 = m * tw + off;
-            const bool inside = src->H == 0 || (h0 >= 0 && w0 >= 0 && h0 + win <= src->H && w0 + win <= src->W);
-            const float *d = src->origin + (h0 * row + (int64_t)w0 * Cp);
+            const float *d = plane + (int64_t)(m * th) * row + (int64_t)(m * tw) * Cp;
             float *x = X + (t0 + (int64_t)th * TW + tw) * Cp;
             for (int c = 0; c < Cp; c += 16) {
                 sl_vec16 in[WG_AMAX * WG_AMAX], out[WG_AMAX * WG_AMAX];
-                if (inside) {
-                    for (int r = 0; r < win; r++)
-                        for (int s = 0; s < win; s++) in[r * win + s] = sl_vec16_load(d + r * row + s * Cp + c);
-                } else {
-                    for (int r = 0; r < win; r++)
-                        for (int s = 0; s < win; s++) {
-                            const bool in_image = (unsigned)(h0 + r) < (unsigned)src->H &&
-                                                  (unsigned)(w0 + s) < (unsigned)src->W;
-                            in[r * win + s] = in_image ? sl_vec16_load(d + r * row + s * Cp + c) : (sl_vec16){0};
-                        }
-                }
+                for (int r = 0; r < win; r++)
+                    for (int s = 0; s < win; s++) in[r * win + s] = sl_vec16_load(d + r * row + s * Cp + c);
                 wg_sandwich(a, win, L, grad_output, in, out);
                 for (int xi = 0; xi < a * a; xi++) sl_vec16_store(x + xi * TC + c, out[xi]);
             }
         }
 }
 
-static void wg_input_tiles(const wg_plan *p, const wg_src *src, float *V, int64_t t0, int64_t TC)
+static void wg_input_tiles(const wg_plan *p, const float *plane, int64_t row, int Cp, float *V, int64_t t0,
+                           int64_t TC)
 {
-    if (p->al->m == 4) wg_tiles_impl(&F4, false, p, src, V, t0, TC);
-    else wg_tiles_impl(&F2, false, p, src, V, t0, TC);
+    if (p->al->m == 4) wg_tiles_impl(&F4, false, p, plane, row, Cp, V, t0, TC);
+    else wg_tiles_impl(&F2, false, p, plane, row, Cp, V, t0, TC);
 }
 
-static void wg_grad_output_tiles(const wg_plan *p, const wg_src *src, float *dM, int64_t t0, int64_t TO)
+static void wg_grad_output_tiles(const wg_plan *p, const float *plane, int64_t row, int Op, float *dM, int64_t t0,
+                                 int64_t TO)
 {
-    if (p->al->m == 4) wg_tiles_impl(&F4, true, p, src, dM, t0, TO);
-    else wg_tiles_impl(&F2, true, p, src, dM, t0, TO);
+    if (p->al->m == 4) wg_tiles_impl(&F4, true, p, plane, row, Op, dM, t0, TO);
+    else wg_tiles_impl(&F2, true, p, plane, row, Op, dM, t0, TO);
 }
 
-/* The same for B images x[B x C x H x W] (or [B x H x W x C]): read in place, or
- * through one padded plane `pad`. */
+/* The same for B images x[B x C x H x W], through one padded plane `pad`. */
 static void wg_transform_input(const sl_conv2d_geom *g, const wg_plan *p, const float *x, int B, float *V, int64_t T,
                                float *pad)
 {
     const int C = g->C, H = g->H, W = g->W, Cp = wg_round(C);
-    const int64_t row = (int64_t)p->Wp * Cp, per = (int64_t)p->TH * p->TW;
-    if (wg_reads_in_place(g, C)) {
-        for (int i = 0; i < B; i++) {
-            const wg_src src = {x + (int64_t)i * H * W * C, (int64_t)W * C, C, H, W};
-            wg_input_tiles(p, &src, V, i * per, T * Cp);
-        }
-        return;
-    }
+    const int64_t row = (int64_t)p->Wp * Cp;
     memset(pad, 0, (size_t)p->Hp * row * sizeof(float)); /* border and pad lanes stay 0 */
-    const wg_src src = wg_plane_src(pad, row, Cp);
     for (int i = 0; i < B; i++) {
         wg_image_to_plane(g->channels_last, x + (int64_t)i * C * H * W, C, H, W, pad, row, Cp, 1, 1);
-        wg_input_tiles(p, &src, V, i * per, T * Cp);
+        wg_input_tiles(p, pad, row, Cp, V, (int64_t)i * p->TH * p->TW, T * Cp);
     }
 }
 
@@ -595,17 +554,11 @@ static void wg_backward_group(const sl_conv2d_geom *g, const sl_conv2d_geom *gt,
         const int B = n_hi - n0 < p->nb ? n_hi - n0 : p->nb;
         const int64_t T = (int64_t)B * per;
         if (dU) wg_transform_input(g, p, x + n0 * chw, B, V, T, scratch);
-        const bool in_place = wg_reads_in_place(g, O);
-        if (!in_place) memset(scratch, 0, (size_t)p->Hp * row * sizeof(float));
+        memset(scratch, 0, (size_t)p->Hp * row * sizeof(float));
         for (int i = 0; i < B; i++) {
-            const float *dy = grad_y + (n0 + i) * ohw;
-            wg_src src = {dy, (int64_t)g->OW * O, O, g->OH, g->OW};
-            if (!in_place) {
-                wg_image_to_plane(g->channels_last, dy, O, g->OH, g->OW, scratch, row, Op, 1, 1);
-                src = wg_plane_src(scratch, row, Op);
-            }
-            if (dU) wg_grad_output_tiles(p, &src, dM, i * per, T * Op);
-            if (grad_x) wg_input_tiles(p, &src, Vt, i * per, T * Op);
+            wg_image_to_plane(g->channels_last, grad_y + (n0 + i) * ohw, O, g->OH, g->OW, scratch, row, Op, 1, 1);
+            if (dU) wg_grad_output_tiles(p, scratch + row + Op, row, Op, dM, i * per, T * Op);
+            if (grad_x) wg_input_tiles(p, scratch, row, Op, Vt, i * per, T * Op);
         }
         if (dU)
             for (int xi = 0; xi < a2; xi++)
