@@ -608,12 +608,15 @@ int sl_conv2d_winograd_backward(const sl_conv2d_geom *g, const float *x, const f
                           sl_conv2d_group_start(g, k), sl_conv2d_group_start(g, k + 1));
     }
     if (grad_weight) {
-        /* partial sums added in group order, then back to the 3x3 domain */
+        /* partial sums added in group order (each element on its own, so threads
+         * can split the elements), then back to the 3x3 domain */
         float *dU = workspace + l.dU;
         const int64_t n = (int64_t)a2 * O * C;
-        for (int k = 1; k < G; k++) {
-            const float *part = dU + (size_t)k * l.dU_size;
-            for (int64_t i = 0; i < n; i++) dU[i] += part[i];
+#pragma omp parallel for schedule(static) num_threads(team) if (team > 1 && n > 4096)
+        for (int64_t i = 0; i < n; i++) {
+            float acc = dU[i];
+            for (int k = 1; k < G; k++) acc += dU[(size_t)k * l.dU_size + i];
+            dU[i] = acc;
         }
         wg_weight_grad_finish(p.al, dU, O, C, grad_weight);
     }

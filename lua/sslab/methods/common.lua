@@ -15,7 +15,15 @@ local heads = require 'sslab.heads'
 local common = {}
 
 --- encoder -> head -> L2 normalisation, as one Sequential with named parts.
+--- The encoder's backward need not compute the gradient w.r.t. the images (nothing reads
+--- it; PyTorch skips it too, inputs do not require grad): its first convolution skips it.
+function common.no_image_grad(encoder)
+  if encoder.conv1 then encoder.conv1.no_grad_input = true end
+  return encoder
+end
+
 function common.projection_model(encoder, head_kind, cfg, rng)
+  common.no_image_grad(encoder)
   local head, out_dim = heads.build(head_kind, encoder.feature_dim, {hidden = cfg.head_hidden, out = cfg.dim, rng = rng})
   local model = nn.Sequential()
   model:add(encoder, 'encoder')

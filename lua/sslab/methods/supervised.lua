@@ -3,6 +3,7 @@
 -- h is the encoder's pooled feature, z the (normalised) logits.
 local sslab = require 'sslab'
 local nn = require 'sslab.nn'
+local common = require 'sslab.methods.common'
 
 local Supervised = {}
 Supervised.__index = Supervised
@@ -11,7 +12,7 @@ function Supervised.new(cfg, encoder)
   local self = setmetatable({cfg = cfg, views = 1}, Supervised)
   self.gen = sslab.Generator(cfg.seed * 7919 + 17)
   self.model = nn.Sequential()
-  self.model:add(encoder, 'encoder')
+  self.model:add(common.no_image_grad(encoder), 'encoder')
   self.model:add(nn.Linear(encoder.feature_dim, cfg.num_classes, {rng = self.gen}), 'fc')
   self.model:flatten_parameters()
   self.crit = nn.CrossEntropy{label_smoothing = cfg.label_smoothing or 0}
