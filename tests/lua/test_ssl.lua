@@ -173,6 +173,9 @@ function test_shuffle_bn_permutation_without_allocation()
   local before = sslab.allocations()
   step()
   lu.assertEquals(sslab.allocations() - before, 0, 'C allocations in a MoCo step with bn_splits 4')
+  -- nothing reads the gradient w.r.t. the images: the encoder's first convolution skips it
+  lu.assertTrue(moco.model.encoder.conv1.no_grad_input)
+  lu.assertNil(moco.model.encoder.conv1.grad_input)
 end
 
 os.exit(lu.LuaUnit.run())
