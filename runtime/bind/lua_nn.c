@@ -25,8 +25,8 @@
 
 #define SHAPE_BUF 96
 
-/* Tensor at idx: must be a contiguous tensor of dtype dt (or nil when optional). */
-static sl_tensor *arg_tensor(lua_State *L, int idx, const char *op, const char *what, sl_dtype dt, bool optional)
+/* Tensor at idx of dtype dt, any layout (NULL when optional and nil). */
+static sl_tensor *arg_typed(lua_State *L, int idx, const char *op, const char *what, sl_dtype dt, bool optional)
 {
     if (optional && lua_isnoneornil(L, idx)) return NULL;
     if (!sl_lua_is_tensor(L, idx))
@@ -36,7 +36,15 @@ static sl_tensor *arg_tensor(lua_State *L, int idx, const char *op, const char *
     if (t->dtype != dt)
         luaL_error(L, "%s: %s must be %s, got %s %s", op, what, sl_dtype_name(dt), sl_dtype_name(t->dtype),
                    sl_shape_str(t, b, sizeof b));
-    if (!sl_tensor_is_contiguous(t))
+    return t;
+}
+
+/* Tensor at idx: must be a contiguous tensor of dtype dt (or nil when optional). */
+static sl_tensor *arg_tensor(lua_State *L, int idx, const char *op, const char *what, sl_dtype dt, bool optional)
+{
+    sl_tensor *t = arg_typed(L, idx, op, what, dt, optional);
+    char b[SHAPE_BUF];
+    if (t && !sl_tensor_is_contiguous(t))
         luaL_error(L, "%s: %s %s must be contiguous (call :contiguous())", op, what, sl_shape_str(t, b, sizeof b));
     return t;
 }
@@ -60,14 +68,9 @@ enum { FORMAT_FIRST = 1, FORMAT_LAST = 2, FORMAT_ANY = 3 };
 static sl_tensor *arg_act(lua_State *L, int idx, const char *op, const char *what, sl_dtype dt, bool optional,
                           int *formats)
 {
-    if (optional && lua_isnoneornil(L, idx)) return NULL;
-    if (!sl_lua_is_tensor(L, idx))
-        luaL_error(L, "%s: %s (argument #%d) must be a tensor, got %s", op, what, idx, luaL_typename(L, idx));
-    sl_tensor *t = sl_lua_check_tensor(L, idx);
+    sl_tensor *t = arg_typed(L, idx, op, what, dt, optional);
+    if (!t) return NULL;
     char b[SHAPE_BUF];
-    if (t->dtype != dt)
-        luaL_error(L, "%s: %s must be %s, got %s %s", op, what, sl_dtype_name(dt), sl_dtype_name(t->dtype),
-                   sl_shape_str(t, b, sizeof b));
     const int f = (sl_tensor_is_contiguous(t) ? FORMAT_FIRST : 0) | (sl_tensor_is_channels_last(t) ? FORMAT_LAST : 0);
     if (!f)
         luaL_error(L, "%s: %s %s must be contiguous or channels_last (call :contiguous())", op, what,
