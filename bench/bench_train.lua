@@ -22,6 +22,7 @@ if case == 'r50' or case == 'r18' then
     model = nn.resnet18{stem = 'cifar', width = 16, in_channels = 1, num_classes = 10}
     x = sslab.randn(batch, 1, 28, 28)
   end
+  model.conv1.no_grad_input = true -- as PyTorch's step: the images do not require grad
   local y = sslab.randint(1, case == 'r50' and 1001 or 11, {batch})
   local ce = nn.CrossEntropy()
   local opt = sslab.optim.SGD(model, {lr = 0.01, momentum = 0.9, weight_decay = 1e-4})
