@@ -263,6 +263,33 @@ local function restore(run, parts)
   return tonumber(meta.epoch), tonumber(meta.step)
 end
 
+local function probe_options(cfg, classes)
+  local popts = {classes = classes, epochs = cfg.probe_epochs, seed = cfg.seed}
+  if cfg.probe_lr > 0 then popts.lr = cfg.probe_lr end
+  return popts
+end
+
+--- The linear probe cfg.probe asks for ('fast': logistic regression on the pre-extracted
+--- features tr / te of h and z; 'full': augmented crops through the frozen encoder, SGD with
+--- MoCo's lr 30 by default); returns {probe_h_top1, probe_h_top5[, probe_z_top1, probe_z_top5]} in %.
+function recipe.linear_probe(parts, cfg, tr, te)
+  local classes = #parts.train_ds.classes
+  local out = {}
+  if cfg.probe == 'fast' then
+    local popts = probe_options(cfg, classes)
+    local h1, h5 = eval.linear_probe(tr.h, tr.labels, te.h, te.labels, popts)
+    local z1, z5 = eval.linear_probe(tr.z, tr.labels, te.z, te.labels, popts)
+    out.probe_h_top1, out.probe_h_top5, out.probe_z_top1, out.probe_z_top5 = 100 * h1, 100 * h5, 100 * z1, 100 * z5
+  elseif cfg.probe == 'full' then
+    local h1, h5 = eval.linear_probe_full(parts.method, parts.train_ds, parts.test_ds, {classes = classes,
+      epochs = cfg.probe_epochs, lr = cfg.probe_lr > 0 and cfg.probe_lr or 30, workers = cfg.workers,
+      train_transform = recipe.augmentation(setmetatable({aug = 'supervised'}, {__index = cfg}), parts.stats, parts.side),
+      test_transform = parts.eval_transform, seed = cfg.seed})
+    out.probe_h_top1, out.probe_h_top5 = 100 * h1, 100 * h5
+  end
+  return out
+end
+
 --- Parse argv for recipe def; returns cfg.
 function recipe.options(def, argv)
   local specs, index = {}, {}
@@ -363,19 +390,9 @@ function recipe.main(def, argv)
   local knn_h, knn_z, tr, te = knn_eval(parts, cfg, 0, 0)
   summary.knn_h, summary.knn_z = knn_h, knn_z
   local classes = #parts.train_ds.classes
-  local popts = {classes = classes, epochs = cfg.probe_epochs, seed = cfg.seed}
-  if cfg.probe_lr > 0 then popts.lr = cfg.probe_lr end
-  if cfg.probe == 'fast' then
-    local h1, h5 = eval.linear_probe(tr.h, tr.labels, te.h, te.labels, popts)
-    local z1, z5 = eval.linear_probe(tr.z, tr.labels, te.z, te.labels, popts)
-    summary.probe_h_top1, summary.probe_h_top5, summary.probe_z_top1, summary.probe_z_top5 = 100 * h1, 100 * h5, 100 * z1, 100 * z5
-  elseif cfg.probe == 'full' then
-    local h1, h5 = eval.linear_probe_full(parts.method, parts.train_ds, parts.test_ds, {classes = classes,
-      epochs = cfg.probe_epochs, lr = cfg.probe_lr > 0 and cfg.probe_lr or 30, workers = cfg.workers,
-      train_transform = recipe.augmentation(setmetatable({aug = 'supervised'}, {__index = cfg}), parts.stats, parts.side),
-      test_transform = parts.eval_transform, seed = cfg.seed})
-    summary.probe_h_top1, summary.probe_h_top5 = 100 * h1, 100 * h5
-  end
+  local popts = probe_options(cfg, classes)
+  local probe = recipe.linear_probe(parts, cfg, tr, te)
+  for k, v in pairs(probe) do summary[k] = v end
   if baseline_method then
     local bopts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
     local btr = eval.extract(baseline_method, parts.train_ds, bopts)
@@ -404,5 +421,83 @@ function recipe.main(def, argv)
   print('  run folder: ' .. run.dir .. ' (config.json, metrics.jsonl, checkpoint.safetensors, curves.png, summary.json)')
   return summary
 end
+
+-- {======================================================================
+-- Evaluating a finished run: recipes/linear_probe.lua
+-- =======================================================================
+
+--- The method module of each bundled recipe (a run folder is named <recipe>-<date>-<time>).
+recipe.methods = {mocov1 = 'sslab.methods.moco', mocov2 = 'sslab.methods.moco', simclr = 'sslab.methods.simclr',
+                  instdisc = 'sslab.methods.instdisc', supervised = 'sslab.methods.supervised'}
+
+local probe_specs = {
+  {'run', '', 'run folder to evaluate (its config.json and checkpoint.safetensors)'},
+  {'method', '', 'method of the run: moco, simclr, instdisc or supervised (empty: from the folder name)'},
+  {'probe', 'fast', 'protocol: fast (features extracted once) or full (augmented crops, SGD)',
+   choices = {'fast', 'full'}},
+  {'probe_epochs', 100, 'linear-probe epochs'},
+  {'probe_lr', 0.0, 'linear-probe lr (0: 1e-3 Adam for fast, 30 SGD for full)'},
+  {'workers', 2, 'data-loader threads (0: in the main thread)'},
+  {'threads', 0, 'compute threads (0: all cores)'},
+  {'seed', 1, 'random seed of the probe'},
+}
+
+local probe_presets = {
+  small = {probe = 'fast', probe_epochs = 100},
+  imagenet = {probe = 'full', probe_epochs = 100, probe_lr = 30}, -- MoCo's protocol: lr 30, steps at 60% / 80%
+}
+
+local function method_module(opts, run)
+  if opts.method ~= '' then return recipe.methods[opts.method] or ('sslab.methods.' .. opts.method) end
+  local name = run.dir:match('([^/]+)$'):match('^(.-)%-%d+%-%d+$')
+  local module = name and recipe.methods[name]
+  if not module then
+    error(string.format("linear_probe: cannot tell the method of '%s' from its name; pass --method", run.dir), 0)
+  end
+  return module
+end
+
+--- recipes/linear_probe.lua: the linear probe on the frozen encoder of a run folder's checkpoint,
+--- with the run's own data and settings. Prints top-1 / top-5 and writes probe-<protocol>.json
+--- into the folder; returns that table.
+function recipe.probe_main(argv)
+  local opts = options.parse(argv, probe_specs, {name = 'linear_probe', usage = 'recipes/linear_probe.lua',
+    description = 'linear probe (fast or full protocol) on the frozen encoder of a finished run',
+    presets = probe_presets, default_preset = 'small'})
+  if opts.run == '' then error('linear_probe: --run <run folder> is required (see --help)', 0) end
+  local run = runs.open(opts.run)
+  local cfg = json.decode(run.config_text)
+  for _, k in ipairs({'probe', 'probe_epochs', 'probe_lr', 'workers', 'threads', 'seed'}) do cfg[k] = opts[k] end
+  local module = method_module(opts, run)
+  if cfg.threads > 0 then sslab.set_num_threads(cfg.threads) end
+  sslab.manual_seed(cfg.seed)
+  local train_ds, test_ds, dataset = recipe.datasets_of(cfg)
+  local stats = recipe.datasets[dataset]
+  local side = cfg.size > 0 and cfg.size or stats.side
+  local method = recipe.new_method({method = require(module)}, cfg, train_ds)
+  local t, meta = run:load_checkpoint()
+  if not t then error(string.format('linear_probe: %s: no checkpoint (%s)', run.dir, meta), 0) end
+  method:load_state_dict(t)
+  local parts = {train_ds = train_ds, test_ds = test_ds, stats = stats, side = side, method = method,
+                 eval_transform = recipe.eval_transform(cfg, stats, side)}
+  print(string.format('linear probe (%s, %d epochs) of %s: %s on %s, checkpoint of epoch %s', cfg.probe,
+    cfg.probe_epochs, run.dir, module:match('[^.]+$'), dataset, tostring(meta.epoch)))
+  local tr, te
+  if cfg.probe == 'fast' then
+    local xopts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
+    tr, te = eval.extract(method, train_ds, xopts), eval.extract(method, test_ds, xopts)
+  end
+  local result = recipe.linear_probe(parts, cfg, tr, te)
+  result.run, result.protocol, result.epochs, result.dataset = run.dir, cfg.probe, cfg.probe_epochs, dataset
+  print(string.format('  linear probe top-1 / top-5  h %6.2f%% / %6.2f%%%s', result.probe_h_top1, result.probe_h_top5,
+    result.probe_z_top1 and string.format('   z %6.2f%% / %6.2f%%', result.probe_z_top1, result.probe_z_top5) or ''))
+  local f = assert(io.open(run:path('probe-' .. cfg.probe .. '.json'), 'w'))
+  f:write(json.encode(result), '\n')
+  f:close()
+  print('  written: ' .. run:path('probe-' .. cfg.probe .. '.json'))
+  return result
+end
+
+-- }======================================================================
 
 return recipe

@@ -43,7 +43,7 @@ end
 function run.open(dir)
   dir = dir:gsub('/+$', '')
   local f = io.open(dir .. '/config.json', 'r')
-  if not f then error(string.format("resume: '%s' is not a run folder (no config.json)", dir), 0) end
+  if not f then error(string.format("'%s' is not a run folder (no config.json)", dir), 0) end
   local text = f:read('a')
   f:close()
   return setmetatable({dir = dir, config_text = text}, Run)

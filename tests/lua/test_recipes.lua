@@ -104,11 +104,32 @@ function test_mocov2_recipe_writes_its_run_folder()
   end
 end
 
-function test_instdisc_and_supervised_run()
+function test_instdisc_supervised_and_mocov1_run()
   local s = recipe('instdisc', {'--epochs', '1', '--K', '64', '--baseline', 'off'})
   lu.assertTrue(s.knn_h > 0)
   s = recipe('supervised', {'--epochs', '1', '--baseline', 'off'})
   lu.assertTrue(s.knn_h > 0)
+  s = recipe('mocov1', {'--epochs', '1', '--K', '256', '--baseline', 'off'})
+  lu.assertTrue(s.knn_h > 0)
+end
+
+-- recipes/linear_probe.lua on a finished run: its checkpoint, data and settings give back
+-- exactly the fast probe the run itself reported (same seed and epochs).
+function test_linear_probe_recipe_reproduces_the_runs_probe()
+  local s = recipe('simclr', {'--epochs', '1', '--baseline', 'off', '--probe', 'fast', '--probe_epochs', '20'})
+  lu.assertTrue(s.probe_h_top1 > 0)
+  local p = recipe('linear_probe', {'--run', s.run, '--probe_epochs', '20', '--workers', '2', '--threads', '2'}, true)
+  lu.assertEquals(p.probe_h_top1, s.probe_h_top1)
+  lu.assertEquals(p.probe_z_top5, s.probe_z_top5)
+  lu.assertNotNil(io.open(s.run .. '/probe-fast.json'))
+  lu.assertErrorMsgContains('--run <run folder> is required', recipe, 'linear_probe', {}, true)
+  lu.assertErrorMsgContains("'/nonexistent' is not a run folder", recipe, 'linear_probe', {'--run', '/nonexistent'}, true)
+  -- a folder named by the user: the method must be given
+  local renamed = runs .. '/my-run'
+  assert(os.execute(string.format("cp -r '%s' '%s'", s.run, renamed)))
+  lu.assertErrorMsgContains('cannot tell the method', recipe, 'linear_probe', {'--run', renamed}, true)
+  p = recipe('linear_probe', {'--run', renamed, '--method', 'simclr', '--probe_epochs', '20', '--threads', '2'}, true)
+  lu.assertEquals(p.probe_h_top1, s.probe_h_top1)
 end
 
 function test_hard_negatives_and_shuffle_bn_run()
@@ -159,7 +180,7 @@ function test_options_errors()
   local def = {name = 'mocov2', method = require 'sslab.methods.moco', specs = {{'K', 4096, 'queue'}}}
   lu.assertErrorMsgContains('unknown option --bogus; known options: --dataset', recipe_lib.options, def, {'--bogus', '1'})
   lu.assertErrorMsgContains("option --head: 'wide' is not one of", recipe_lib.options, def, {'--head', 'wide'})
-  lu.assertErrorMsgContains("resume: '/nonexistent' is not a run folder", recipe, 'mocov2', {'--resume', '/nonexistent'})
+  lu.assertErrorMsgContains("'/nonexistent' is not a run folder", recipe, 'mocov2', {'--resume', '/nonexistent'})
   -- --help lists every option with its default (run as a separate program: it exits)
   local p = io.popen(string.format('"%s" "%s/recipes/mocov2.lua" --help', sslab_bin, repo))
   local text = p:read('a')
