@@ -205,14 +205,19 @@ function recipe.build(def, cfg)
           optimizer = recipe.optimizer(cfg, method.model)}
 end
 
+-- h, z and labels of method on the un-augmented train and test sets (the first ntrain / ntest
+-- images; 0: all), in batches of the training size so the modules' buffers are reused.
+local function features(method, parts, cfg, ntrain, ntest)
+  local opts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
+  opts.limit = (ntrain or 0) > 0 and ntrain or nil
+  local tr = eval.extract(method, parts.train_ds, opts)
+  opts.limit = (ntest or 0) > 0 and ntest or nil
+  return tr, eval.extract(method, parts.test_ds, opts)
+end
+
 -- kNN accuracy (%) of h and z on subsets of the train and test sets.
 local function knn_eval(parts, cfg, ntrain, ntest)
-  -- the training batch size, so the modules' buffers are reused rather than reallocated
-  local opts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
-  opts.limit = ntrain > 0 and ntrain or nil
-  local tr = eval.extract(parts.method, parts.train_ds, opts)
-  opts.limit = ntest > 0 and ntest or nil
-  local te = eval.extract(parts.method, parts.test_ds, opts)
+  local tr, te = features(parts.method, parts, cfg, ntrain, ntest)
   local classes = #parts.train_ds.classes
   local kopts = {k = cfg.knn_k, T = cfg.knn_t, classes = classes}
   local h1 = eval.knn(tr.h, tr.labels, te.h, te.labels, kopts)
@@ -261,6 +266,12 @@ local function restore(run, parts)
   parts.optimizer:load_state_dict(o)
   sslab.set_rng_state(t['rng.default'])
   return tonumber(meta.epoch), tonumber(meta.step)
+end
+
+-- The report line of a recipe.linear_probe result.
+local function probe_line(r)
+  return string.format('  linear probe top-1 / top-5  h %6.2f%% / %6.2f%%%s', r.probe_h_top1, r.probe_h_top5,
+    r.probe_z_top1 and string.format('   z %6.2f%% / %6.2f%%', r.probe_z_top1, r.probe_z_top5) or '')
 end
 
 local function probe_options(cfg, classes)
@@ -394,9 +405,7 @@ function recipe.main(def, argv)
   local probe = recipe.linear_probe(parts, cfg, tr, te)
   for k, v in pairs(probe) do summary[k] = v end
   if baseline_method then
-    local bopts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
-    local btr = eval.extract(baseline_method, parts.train_ds, bopts)
-    local bte = eval.extract(baseline_method, parts.test_ds, bopts)
+    local btr, bte = features(baseline_method, parts, cfg)
     baseline_method.model:clear_state() -- its buffers are not needed any more
     summary.random_knn_h = 100 * eval.knn(btr.h, btr.labels, bte.h, bte.labels, {k = cfg.knn_k, T = cfg.knn_t, classes = classes})
     if cfg.probe ~= 'none' then
@@ -411,8 +420,7 @@ function recipe.main(def, argv)
   print(string.format('\n%s on %s after %d epochs (%.0f s of training):', def.name, parts.dataset, cfg.epochs, train_seconds))
   print(string.format('  kNN top-1 (k=%d)            h %6.2f%%   z %6.2f%%', cfg.knn_k, knn_h, knn_z))
   if summary.probe_h_top1 then
-    print(string.format('  linear probe top-1 / top-5  h %6.2f%% / %6.2f%%%s', summary.probe_h_top1, summary.probe_h_top5,
-      summary.probe_z_top1 and string.format('   z %6.2f%% / %6.2f%%', summary.probe_z_top1, summary.probe_z_top5) or ''))
+    print(probe_line(summary))
   end
   if summary.random_knn_h then
     print(string.format('  random-init encoder         kNN h %6.2f%%%s', summary.random_knn_h, summary.random_probe_h_top1 and
@@ -484,13 +492,11 @@ function recipe.probe_main(argv)
     cfg.probe_epochs, run.dir, module:match('[^.]+$'), dataset, tostring(meta.epoch)))
   local tr, te
   if cfg.probe == 'fast' then
-    local xopts = {transform = parts.eval_transform, workers = cfg.workers, batch = cfg.batch}
-    tr, te = eval.extract(method, train_ds, xopts), eval.extract(method, test_ds, xopts)
+    tr, te = features(method, parts, cfg)
   end
   local result = recipe.linear_probe(parts, cfg, tr, te)
   result.run, result.protocol, result.epochs, result.dataset = run.dir, cfg.probe, cfg.probe_epochs, dataset
-  print(string.format('  linear probe top-1 / top-5  h %6.2f%% / %6.2f%%%s', result.probe_h_top1, result.probe_h_top5,
-    result.probe_z_top1 and string.format('   z %6.2f%% / %6.2f%%', result.probe_z_top1, result.probe_z_top5) or ''))
+  print(probe_line(result))
   local f = assert(io.open(run:path('probe-' .. cfg.probe .. '.json'), 'w'))
   f:write(json.encode(result), '\n')
   f:close()

@@ -129,30 +129,29 @@ int64_t sl_tensor_numel(const sl_tensor *t)
     return n;
 }
 
-bool sl_tensor_is_contiguous(const sl_tensor *t)
+/* t's elements fill its storage densely with the dims in memory order `order`
+ * (outermost first); sizes of 1 place no constraint. */
+static bool dense_in_order(const sl_tensor *t, const int *order)
 {
     if (sl_tensor_numel(t) == 0) return true; /* no element to misplace */
     int64_t s = 1;
-    for (int d = t->ndim - 1; d >= 0; d--) {
+    for (int k = t->ndim - 1; k >= 0; k--) {
+        const int d = order ? order[k] : k;
         if (t->size[d] != 1 && t->stride[d] != s) return false;
         s *= t->size[d];
     }
     return true;
 }
 
+bool sl_tensor_is_contiguous(const sl_tensor *t)
+{
+    return dense_in_order(t, NULL);
+}
+
 bool sl_tensor_is_channels_last(const sl_tensor *t)
 {
-    if (t->ndim != 4) return false;
-    if (sl_tensor_numel(t) == 0) return true;
-    /* the dims in memory order N, H, W, C */
-    static const int order[4] = {0, 2, 3, 1};
-    int64_t s = 1;
-    for (int k = 3; k >= 0; k--) {
-        const int d = order[k];
-        if (t->size[d] != 1 && t->stride[d] != s) return false;
-        s *= t->size[d];
-    }
-    return true;
+    static const int nhwc[4] = {0, 2, 3, 1}; /* memory order N, H, W, C */
+    return t->ndim == 4 && dense_in_order(t, nhwc);
 }
 
 bool sl_tensor_same_shape(const sl_tensor *a, const sl_tensor *b)

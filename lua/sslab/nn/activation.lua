@@ -19,7 +19,7 @@ end
 function ReLU:describe() return self.inplace and 'ReLU(inplace)' or 'ReLU' end
 
 function ReLU:forward(x)
-    if self.inplace and util.in_format(x, util.format(x)) then
+    if self.inplace and util.is_dense(x) then
         self.output = x
     else
         x = util.dense(self, '_tmp_x', x)

@@ -95,6 +95,11 @@ function util.in_format(x, format)
     return x:is_contiguous()
 end
 
+--- util.is_dense(x) -> whether x is laid out contiguous or channels last (the kernels take either).
+function util.is_dense(x)
+    return x:is_contiguous() or (x:dim() == 4 and x:is_contiguous('channels_last'))
+end
+
 local function zeros_as(format, sizes, dtype)
     if format == 'channels_last' then
         return core.zeros({sizes[1], sizes[3], sizes[4], sizes[2]}, dtype):permute(1, 4, 2, 3)
@@ -102,10 +107,20 @@ local function zeros_as(format, sizes, dtype)
     return core.zeros(sizes, dtype)
 end
 
-local function same_sizes_as(buf, nd, size_of)
+-- buf has exactly the sizes n1, n2, ... (no table or closure: these run in every forward)
+local function has_sizes(buf, ...)
+    local nd = select('#', ...)
     if not (buf and buf:dim() == nd) then return false end
     for d = 1, nd do
-        if buf:size(d) ~= size_of(d) then return false end
+        if buf:size(d) ~= select(d, ...) then return false end
+    end
+    return true
+end
+
+local function same_shape(buf, x)
+    if not (buf and buf:dim() == x:dim()) then return false end
+    for d = 1, x:dim() do
+        if buf:size(d) ~= x:size(d) then return false end
     end
     return true
 end
@@ -113,33 +128,28 @@ end
 --- util.sized_as(buf, format, dtype, n1, n2, ...) -> buf if it has exactly these sizes and this
 --- format, else a new zeroed tensor.
 function util.sized_as(buf, format, dtype, ...)
-    local sizes = {...}
-    if same_sizes_as(buf, #sizes, function(d) return sizes[d] end) and util.in_format(buf, format) then return buf end
-    return zeros_as(format, sizes, dtype)
+    if has_sizes(buf, ...) and util.in_format(buf, format) then return buf end
+    return zeros_as(format, {...}, dtype)
 end
 
 --- util.sized(buf, dtype, n1, n2, ...) -> buf if it has exactly these sizes, else a new zeroed tensor.
 function util.sized(buf, dtype, ...) return util.sized_as(buf, 'contiguous', dtype, ...) end
 
---- util.like(buf, x) -> buf if it has x's sizes, dtype and format, else a new zeroed tensor like x.
-function util.like(buf, x)
-    local format = util.format(x)
-    if same_sizes_as(buf, x:dim(), function(d) return x:size(d) end) and buf:dtype() == x:dtype() and
-        util.in_format(buf, format) then
-        return buf
-    end
+--- util.like_as(buf, x, format) -> buf if it has x's sizes and dtype and this format, else a new
+--- zeroed tensor shaped like x in that format.
+function util.like_as(buf, x, format)
+    if same_shape(buf, x) and buf:dtype() == x:dtype() and util.in_format(buf, format) then return buf end
     return zeros_as(format, x:size(), x:dtype())
 end
+
+--- util.like(buf, x) -> buf if it has x's sizes, dtype and format, else a new zeroed tensor like x.
+function util.like(buf, x) return util.like_as(buf, x, util.format(x)) end
 
 --- util.as_format(self, key, x, format) -> x if laid out as `format`, else a copy in that
 --- format in the reused buffer self[key].
 function util.as_format(self, key, x, format)
     if util.in_format(x, format) then return x end
-    local buf = self[key]
-    if not (buf and buf:dtype() == x:dtype() and util.in_format(buf, format) and
-            same_sizes_as(buf, x:dim(), function(d) return x:size(d) end)) then
-        buf = zeros_as(format, x:size(), x:dtype())
-    end
+    local buf = util.like_as(self[key], x, format)
     self[key] = buf
     buf:copy_(x)
     return buf
@@ -150,7 +160,7 @@ function util.contiguous(self, key, x) return util.as_format(self, key, x, 'cont
 
 --- util.dense(self, key, x) -> x if contiguous or channels last, else a contiguous copy (self[key]).
 function util.dense(self, key, x)
-    if x:is_contiguous() or (x:dim() == 4 and x:is_contiguous('channels_last')) then return x end
+    if util.is_dense(x) then return x end
     return util.as_format(self, key, x, 'contiguous')
 end
 

@@ -39,7 +39,7 @@ end
 function MaxPool2d:backward(x, grad_out)
     local format = self._tmp_format
     grad_out = util.as_format(self, '_tmp_gy', grad_out, format)
-    self.grad_input = util.sized_as(self.grad_input, format, nil, table.unpack(x:size()))
+    self.grad_input = util.like_as(self.grad_input, x, format)
     knn.maxpool2d_backward(grad_out, self._tmp_indices, self.grad_input, self.kernel, self.stride, self.padding)
     return self.grad_input
 end
@@ -59,7 +59,7 @@ end
 
 function GlobalAvgPool:backward(x, grad_out)
     grad_out = util.contiguous(self, '_tmp_gy', grad_out)
-    self.grad_input = util.sized_as(self.grad_input, self._tmp_format, nil, table.unpack(x:size()))
+    self.grad_input = util.like_as(self.grad_input, x, self._tmp_format)
     knn.global_avgpool_backward(grad_out, self.grad_input)
     return self.grad_input
 end
